@@ -1,0 +1,339 @@
+// `kvm-guest`: run, build and inspect guests from a terminal. Its options, output and exit statuses
+// are a stable contract (tests and other tools rely on them); see README.md.
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { BuildFailure, prepareGuest, UsageError } from './guest-setup';
+import { buildGuest } from './toolchain/build';
+import { CPU_MODES } from './toolchain/modes';
+import { toolVersions, ToolchainError } from './toolchain/tools';
+import type { BuildDiagnostic } from './toolchain/diagnostics';
+import { ImageError } from './program/guest-image';
+import { BootedWorker, Machine, prestartWorker, UnmappedEvent } from './vmm/machine';
+import { KvmAccessError, KvmSystem, kvmImplementation, KVM_DEVICE } from './vmm/kvm-system';
+import { paged32Unsupported, probeHost, probePaged32 } from './vmm/host-probe';
+import { describeStop, formatRegisters, registerRecord } from './vmm/stop-report';
+import { parseAddress } from './vmm/cpu-modes';
+import type { StopInfo } from './vmm/vcpu-protocol';
+import * as L from './vmm/guest-layout';
+
+export const EXIT_STATUS = {
+  halted: 0,
+  error: 1,
+  'build-error': 2,
+  shutdown: 3,
+  timeout: 4,
+  'internal-error': 5,
+  'entry-failure': 5,
+  interrupted: 130,
+} as const;
+export type Outcome = keyof typeof EXIT_STATUS;
+
+const USAGE = `Usage:
+  kvm-guest run FILE [--mode ${CPU_MODES.join('|')}] [--memory SIZE] [--load-address ADDR]
+                     [--entry ADDR|SEG:OFF] [--timeout SECONDS] [--peek ADDR:LEN]... [--stats] [--json]
+  kvm-guest build FILE [--mode MODE]
+  kvm-guest info [--json]
+
+FILE is a guest source (.S, .s, .c; built first), an ELF, or a flat binary.
+Exit status of run: 0 halted, 1 usage or other error, 2 build error, 3 triple fault (shutdown),
+4 timeout, 5 KVM internal error or entry failure, 130 interrupted (Ctrl-C).`;
+
+interface RunResult {
+  outcome: Outcome;
+  message: string;
+  serial: string;
+  exits: Record<string, number>;
+  ports: Record<string, { in: number; out: number }>;
+  mmio: Record<string, { read: number; write: number }>;
+  unmapped: { space: string; address: string; write: boolean; rip: string }[];
+  registers: Record<string, string>;
+  memory: Record<string, string>;
+  diagnostics?: BuildDiagnostic[];
+  durationMs: number;
+}
+
+function formatDiagnostic(d: BuildDiagnostic): string {
+  const rel = path.relative(process.cwd(), d.file) || d.file;
+  return `${rel}:${d.line}${d.column ? `:${d.column}` : ''}: ${d.severity}: ${d.message}`;
+}
+
+function parsePeek(text: string, memorySize: number): { address: number; length: number } {
+  const m = /^([^:]+):([^:]+)$/.exec(text);
+  if (!m) throw new UsageError(`invalid --peek '${text}': use ADDR:LEN, e.g. 0x400:4`);
+  let address: number, length: number;
+  try {
+    address = parseAddress(m[1], 'peek address');
+    length = parseAddress(m[2], 'peek length');
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  if (length === 0 || address + length > memorySize)
+    throw new UsageError(`--peek ${text} is outside guest memory (0x0–${L.hex(memorySize - 1)})`);
+  return { address, length };
+}
+
+function hexKeys<T>(rec: Record<number, T>): Record<string, T> {
+  const out: Record<string, T> = {};
+  for (const [k, v] of Object.entries(rec)) out[L.hex(Number(k))] = v;
+  return out;
+}
+
+function outcomeOf(stop: StopInfo): Outcome {
+  switch (stop.reason) {
+    case 'halted':
+      return 'halted';
+    case 'shutdown':
+      return 'shutdown';
+    case 'timeout':
+      return 'timeout';
+    case 'internal-error':
+      return 'internal-error';
+    case 'entry-failure':
+      return 'entry-failure';
+    case 'paused':
+    case 'terminated':
+      return 'interrupted';
+    default:
+      return 'error';
+  }
+}
+
+async function runCommand(file: string, opts: Record<string, string | boolean | string[] | undefined>): Promise<number> {
+  const json = opts.json === true;
+  const started = performance.now();
+  const result: RunResult = {
+    outcome: 'error', message: '', serial: '', exits: {}, ports: {}, mmio: {}, unmapped: [], registers: {}, memory: {}, durationMs: 0,
+  };
+  const serialChunks: Buffer[] = [];
+  let registerDump = '';
+  let statsText = '';
+  const finish = (): number => {
+    result.serial = Buffer.concat(serialChunks).toString('latin1');
+    result.durationMs = Math.round((performance.now() - started) * 10) / 10;
+    if (json) process.stdout.write(JSON.stringify(result) + '\n');
+    else {
+      if (result.outcome !== 'halted' || opts.stats) process.stderr.write(`kvm-guest: ${result.message}\n`);
+      if (registerDump) process.stderr.write(registerDump + '\n');
+      for (const [k, v] of Object.entries(result.memory)) process.stderr.write(`kvm-guest: memory at ${k}: ${v}\n`);
+      if (statsText) process.stderr.write(statsText + '\n');
+    }
+    return EXIT_STATUS[result.outcome];
+  };
+
+  let machine: Machine | undefined;
+  const abort = new AbortController();
+  let interrupted = false;
+  const onSigint = (): void => {
+    if (interrupted) process.exit(130); // a second Ctrl-C does not wait
+    interrupted = true;
+    abort.abort();
+    machine?.pause();
+  };
+  process.on('SIGINT', onSigint);
+  let booted: BootedWorker | undefined = prestartWorker(); // boots while the guest builds
+  try {
+    const timeoutSeconds = opts.timeout !== undefined ? Number(opts.timeout) : undefined;
+    if (timeoutSeconds !== undefined && !(timeoutSeconds > 0))
+      throw new UsageError(`invalid --timeout '${opts.timeout}': give a number of seconds greater than 0`);
+    const prepared = await prepareGuest({
+      file,
+      mode: opts.mode as string | undefined,
+      memory: opts.memory as string | undefined,
+      loadAddress: opts['load-address'] as string | undefined,
+      entry: opts.entry as string | undefined,
+      signal: abort.signal,
+    });
+    const peeks = ((opts.peek as string[] | undefined) ?? []).map((p) => ({ text: p, ...parsePeek(p, prepared.machine.memorySize) }));
+    if (prepared.mode === 'paged32') {
+      const probe = await probePaged32();
+      if (!probe.ok) throw new UsageError(paged32Unsupported(probe.note));
+    }
+    if (interrupted) {
+      result.outcome = 'interrupted';
+      result.message = 'interrupted before the guest started';
+      return finish();
+    }
+    machine = await Machine.create(prepared.machine, booted);
+    booted = undefined;
+    machine.onOutput((bytes) => {
+      const b = Buffer.from(bytes);
+      serialChunks.push(b);
+      if (!json) process.stdout.write(b);
+    });
+    machine.onUnmapped((e: UnmappedEvent) => {
+      result.unmapped.push({ space: e.space, address: L.hex(e.address), write: e.write, rip: L.hex(e.rip) });
+      if (!json)
+        process.stderr.write(
+          `kvm-guest: unmapped ${e.space === 'port' ? 'I/O port' : 'MMIO'} ${e.write ? 'write' : 'read'} at ${L.hex(e.address)} ` +
+            `(${e.size} byte${e.size === 1 ? '' : 's'}) by the guest at ${L.hex(e.rip)}: reads return all-ones, writes are dropped (reported once per address)\n`,
+        );
+    });
+    if (interrupted) machine.pause();
+    const stop = await machine.run(timeoutSeconds !== undefined ? timeoutSeconds * 1000 : undefined);
+    if (stop.reason === 'shutdown' && !stop.instructionBytes) {
+      // Show the instruction the guest died on (physical address through the vCPU's paging).
+      const linear = stop.sregs.cs.base + stop.regs.rip;
+      const phys = (stop.sregs.cr0 & (1n << 31n)) !== 0n ? await machine.translate(linear) : linear;
+      if (phys !== null && phys < BigInt(machine.memory.size))
+        stop.instructionBytes = Array.from(machine.memory.read(Number(phys), Math.min(15, machine.memory.size - Number(phys))));
+    }
+    result.outcome = outcomeOf(stop);
+    result.message = describeStop(stop, { timeoutSeconds });
+    result.exits = stop.stats.exits;
+    result.ports = hexKeys(stop.stats.ports);
+    result.mmio = hexKeys(stop.stats.mmio);
+    result.registers = registerRecord(stop.regs, stop.sregs);
+    for (const p of peeks) result.memory[p.text.split(':')[0]] = Buffer.from(machine.memory.read(p.address, p.length)).toString('hex');
+    if (result.outcome === 'shutdown' || result.outcome === 'internal-error' || result.outcome === 'entry-failure')
+      registerDump = formatRegisters(stop.regs, stop.sregs);
+    if (!json && opts.stats) statsText = formatStats(stop);
+  } catch (e) {
+    if (e instanceof BuildFailure) {
+      result.outcome = 'build-error';
+      result.diagnostics = e.diagnostics;
+      result.message = e.message;
+      if (!json) for (const d of e.diagnostics) process.stderr.write(formatDiagnostic(d) + '\n');
+    } else {
+      result.outcome = 'error';
+      result.message = e instanceof Error ? e.message : String(e);
+    }
+  } finally {
+    process.off('SIGINT', onSigint);
+    await machine?.destroy();
+    await booted?.worker.terminate();
+  }
+  return finish();
+}
+
+function formatStats(stop: StopInfo): string {
+  const lines = ['exits by reason:'];
+  for (const [reason, n] of Object.entries(stop.stats.exits).sort((a, b) => b[1] - a[1])) lines.push(`  ${reason.padEnd(16)} ${n}`);
+  lines.push(`  ${'total'.padEnd(16)} ${stop.stats.total}`);
+  const ports = Object.entries(stop.stats.ports);
+  if (ports.length) {
+    lines.push('I/O exits by port:');
+    for (const [p, c] of ports) lines.push(`  ${L.hex(Number(p)).padEnd(8)} out ${c.out}  in ${c.in}`);
+  }
+  const mmio = Object.entries(stop.stats.mmio);
+  if (mmio.length) {
+    lines.push('MMIO exits by address:');
+    for (const [a, c] of mmio) lines.push(`  ${L.hex(Number(a)).padEnd(12)} read ${c.read}  write ${c.write}`);
+  }
+  return lines.join('\n');
+}
+
+async function buildCommand(file: string, mode: string | undefined): Promise<number> {
+  const { parseMode } = await import('./guest-setup');
+  const { detectModeFromSource } = await import('./toolchain/modes');
+  const fs = await import('node:fs');
+  if (!fs.existsSync(file)) throw new UsageError(`${file}: no such file`);
+  const m = mode !== undefined ? parseMode(mode) : detectModeFromSource(fs.readFileSync(file, 'utf8'));
+  if (!m) throw new UsageError(`cannot tell which CPU mode ${path.basename(file)} is for: pass --mode ${CPU_MODES.join('|')}`);
+  const r = await buildGuest({ source: path.resolve(file), mode: m });
+  for (const d of r.diagnostics) process.stderr.write(formatDiagnostic(d) + '\n');
+  if (!r.ok) {
+    process.stderr.write(`kvm-guest: build failed: ${r.message}\n`);
+    return 2;
+  }
+  process.stdout.write(`${r.elf}\n${r.flat ? r.flat + '\n' : ''}`);
+  return 0;
+}
+
+async function infoCommand(json: boolean): Promise<number> {
+  const info: Record<string, unknown> = { device: KVM_DEVICE, implementation: kvmImplementation() ?? 'unknown' };
+  let status = 0;
+  try {
+    const kvm = KvmSystem.open();
+    info.access = 'ok';
+    info.apiVersion = kvm.apiVersion;
+    info.capabilities = kvm.capabilities();
+    info.vcpuMmapSize = kvm.vcpuMmapSize();
+    kvm.close();
+    const probe = await probeHost();
+    info.modes = { real: true, protected: true, paged32: probe.paged32, long: true };
+    info.breakpoints = {
+      software: probe.softwareBreakpoints,
+      hardware: probe.hardwareBreakpoints,
+      singleStep: probe.singleStep,
+      chosen: probe.softwareBreakpoints ? 'software (int3), unlimited' : probe.hardwareBreakpoints ? 'hardware (DR0–DR3), four at once; single-step scanning beyond four' : probe.singleStep ? 'single-step scanning' : 'none',
+    };
+    info.probes = probe.notes;
+  } catch (e) {
+    info.access = e instanceof Error ? e.message : String(e);
+    status = 1;
+  }
+  info.toolchain = await toolVersions();
+  if (json) process.stdout.write(JSON.stringify(info, null, 2) + '\n');
+  else {
+    const lines = [`KVM device:      ${info.device} (${info.implementation})`, `access:          ${info.access}`];
+    if (info.apiVersion !== undefined) {
+      lines.push(`API version:     ${info.apiVersion}`, `vCPU mmap size:  ${info.vcpuMmapSize}`, 'capabilities:');
+      for (const [k, v] of Object.entries(info.capabilities as Record<string, number>)) lines.push(`  ${k.padEnd(30)} ${v}`);
+      const modes = info.modes as Record<string, boolean>;
+      lines.push('CPU modes:', ...Object.entries(modes).map(([k, v]) => `  ${k.padEnd(10)} ${v ? 'yes' : 'no (' + (info.probes as Record<string, string>).paged32 + ')'}`));
+      const bp = info.breakpoints as Record<string, unknown>;
+      lines.push('breakpoint methods:', `  software int3     ${bp.software ? 'yes' : 'no'}`, `  hardware DR0–DR3  ${bp.hardware ? 'yes' : 'no'}`, `  single-step       ${bp.singleStep ? 'yes' : 'no'}`, `  chosen            ${bp.chosen}`);
+      lines.push('probes:', ...Object.entries(info.probes as Record<string, string>).map(([k, v]) => `  ${k}: ${v}`));
+    }
+    lines.push('toolchain:', ...Object.entries(info.toolchain as Record<string, string>).map(([k, v]) => `  ${k.padEnd(8)} ${v}`));
+    process.stdout.write(lines.join('\n') + '\n');
+  }
+  return status;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(USAGE + '\n');
+    return command ? 0 : 1;
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: rest,
+      allowPositionals: true,
+      options: {
+        mode: { type: 'string' },
+        memory: { type: 'string' },
+        'load-address': { type: 'string' },
+        entry: { type: 'string' },
+        timeout: { type: 'string' },
+        peek: { type: 'string', multiple: true },
+        stats: { type: 'boolean' },
+        json: { type: 'boolean' },
+      },
+    });
+  } catch (e) {
+    process.stderr.write(`kvm-guest: ${(e as Error).message}\n${USAGE}\n`);
+    return 1;
+  }
+  const { values, positionals } = parsed;
+  try {
+    switch (command) {
+      case 'run':
+        if (positionals.length !== 1) throw new UsageError(`run takes one FILE\n${USAGE}`);
+        return await runCommand(positionals[0], values);
+      case 'build':
+        if (positionals.length !== 1) throw new UsageError(`build takes one FILE\n${USAGE}`);
+        return await buildCommand(positionals[0], values.mode);
+      case 'info':
+        return await infoCommand(values.json === true);
+      default:
+        throw new UsageError(`unknown command '${command}'\n${USAGE}`);
+    }
+  } catch (e) {
+    const known = e instanceof UsageError || e instanceof ToolchainError || e instanceof ImageError || e instanceof KvmAccessError;
+    process.stderr.write(`kvm-guest: ${known ? (e as Error).message : (e as Error).stack ?? String(e)}\n`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e) => {
+      process.stderr.write(`kvm-guest: ${e instanceof Error ? e.stack : String(e)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,173 @@
+// From "a file and some options" to a machine description: build sources, read ELF or flat images,
+// choose the CPU mode, load address and entry point. Shared by the CLI and the debug session.
+import fs from 'node:fs';
+import path from 'node:path';
+import { buildGuest, BuildResult } from './toolchain/build';
+import { CPU_MODES, CpuMode, detectModeFromSource } from './toolchain/modes';
+import type { BuildDiagnostic } from './toolchain/diagnostics';
+import { isElf, loadElf, loadFlat } from './program/elf-loader';
+import { GuestImage, ImageError } from './program/guest-image';
+import { defaultEntry, describeEntry, EntryPoint, parseAddress, parseEntry } from './vmm/cpu-modes';
+import * as L from './vmm/guest-layout';
+import { checkImagePlacement, MachineOptions } from './vmm/machine';
+import type { OutputDevice } from './vmm/vcpu-protocol';
+
+export const SOURCE_EXTENSIONS = ['.S', '.s', '.c'];
+
+export interface GuestRequest {
+  file: string;
+  mode?: string;
+  memory?: string | number;
+  loadAddress?: string | number;
+  entry?: string;
+  outputDevices?: OutputDevice[];
+  /** Build sources (default true). */
+  build?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface PreparedGuest {
+  machine: MachineOptions;
+  mode: CpuMode;
+  /** The ELF with debug information, when there is one. */
+  elfPath?: string;
+  /** For real mode: the load address that maps ELF offsets to linear addresses. */
+  loadAddress?: number;
+  build?: Extract<BuildResult, { ok: true }>;
+  /** How the mode was chosen, for messages. */
+  modeSource: string;
+}
+
+/** A problem with what the user asked for (exit status 1). */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/** The guest did not build (exit status 2); diagnostics carry file:line. */
+export class BuildFailure extends Error {
+  constructor(message: string, readonly diagnostics: BuildDiagnostic[]) {
+    super(message);
+    this.name = 'BuildFailure';
+  }
+}
+
+export function parseMode(text: string): CpuMode {
+  if ((CPU_MODES as readonly string[]).includes(text)) return text as CpuMode;
+  throw new UsageError(`unknown mode '${text}': choose one of ${CPU_MODES.join(', ')}`);
+}
+
+function isSource(file: string): boolean {
+  return SOURCE_EXTENSIONS.includes(path.extname(file));
+}
+
+function chooseMode(req: GuestRequest, file: string, bytes: Uint8Array | undefined): { mode: CpuMode; source: string } {
+  if (req.mode !== undefined) return { mode: parseMode(req.mode), source: '--mode' };
+  if (bytes === undefined) {
+    const detected = detectModeFromSource(fs.readFileSync(file, 'utf8'));
+    if (detected) return { mode: detected, source: `the source's ${detected === 'real' ? '.code16' : detected === 'long' ? '.code64' : '.code32'} directive` };
+    throw new UsageError(
+      `cannot tell which CPU mode ${path.basename(file)} is for: it has no .code16/.code32/.code64 directive. ` +
+        `Pass --mode ${CPU_MODES.join('|')}, or add a comment "kvm-guest: mode=long" to the source.`,
+    );
+  }
+  if (isElf(bytes)) {
+    if (bytes.length >= 5 && bytes[4] === 2) return { mode: 'long', source: 'the ELF class (ELF64)' };
+    if (bytes.length >= 5 && bytes[4] === 1) return { mode: 'protected', source: 'the ELF class (ELF32)' };
+  }
+  throw new UsageError(
+    `cannot tell which CPU mode ${path.basename(file)} is for: a flat binary carries no mode. Pass --mode ${CPU_MODES.join('|')}.`,
+  );
+}
+
+function parseNumberOption(v: string | number | undefined, what: string): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v === 'number') return v;
+  try {
+    return parseAddress(v, what);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
+/** Builds (when needed) and loads `req.file`; throws UsageError, BuildFailure or ImageError. */
+export async function prepareGuest(req: GuestRequest): Promise<PreparedGuest> {
+  const file = path.resolve(req.file);
+  if (!fs.existsSync(file)) throw new UsageError(`${req.file}: no such file`);
+  if (fs.statSync(file).isDirectory()) throw new UsageError(`${req.file} is a directory; give a guest source (.S, .s, .c), an ELF or a flat binary`);
+
+  let memorySize: number;
+  try {
+    memorySize = L.parseMemorySize(req.memory ?? L.DEFAULT_MEMORY);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+
+  const source = isSource(file);
+  const fileBytes = source ? undefined : new Uint8Array(fs.readFileSync(file));
+  const { mode, source: modeSource } = chooseMode(req, file, fileBytes);
+  let loadAddress = parseNumberOption(req.loadAddress, 'load address');
+
+  let image: GuestImage;
+  let elfPath: string | undefined;
+  let built: Extract<BuildResult, { ok: true }> | undefined;
+  if (source) {
+    if (req.build === false) throw new UsageError(`${req.file} is a source file and building is off: build it or give the ELF`);
+    const result = await buildGuest({ source: file, mode, signal: req.signal });
+    if (!result.ok) throw new BuildFailure(result.message, result.diagnostics);
+    built = result;
+    elfPath = result.elf;
+    if (mode === 'real') {
+      if (!result.flat) throw new BuildFailure(`the real-mode build of ${req.file} produced no flat image`, result.diagnostics);
+      loadAddress ??= L.RESET_LOAD_ADDRESS;
+      image = loadFlat(new Uint8Array(fs.readFileSync(result.flat)), result.flat, loadAddress);
+    } else {
+      if (loadAddress !== undefined) throw new UsageError('--load-address applies to flat binaries and real mode; an ELF is placed at its segments\' physical addresses');
+      image = loadElf(new Uint8Array(fs.readFileSync(result.elf)), result.elf);
+    }
+  } else if (isElf(fileBytes!)) {
+    elfPath = file;
+    const elf = loadElf(fileBytes!, file);
+    if (mode === 'real') {
+      // Real-mode ELFs are linked at offsets inside their code segment: place them at the load address.
+      loadAddress ??= L.RESET_LOAD_ADDRESS;
+      const base = loadAddress;
+      image = { ...elf, segments: elf.segments.map((s) => ({ ...s, address: s.address + base })) };
+    } else {
+      if (loadAddress !== undefined) throw new UsageError('--load-address applies to flat binaries and real mode; an ELF is placed at its segments\' physical addresses');
+      image = elf;
+    }
+    if (elf.kind === 'elf64' && (mode === 'protected' || mode === 'paged32' || mode === 'real'))
+      throw new UsageError(`${req.file} is a 64-bit ELF; it cannot start in ${mode} mode. Use --mode long.`);
+  } else {
+    loadAddress ??= mode === 'real' ? L.RESET_LOAD_ADDRESS : 0x100000;
+    image = loadFlat(fileBytes!, file, loadAddress);
+  }
+
+  if (mode === 'real') {
+    const size = image.segments.reduce((n, s) => Math.max(n, s.address + s.memSize), 0) - loadAddress!;
+    if (size > 0x10000)
+      throw new ImageError(`${req.file}: the real-mode image is ${size} bytes; it must fit in one 64 KiB segment at ${L.hex(loadAddress!)}`);
+  }
+
+  checkImagePlacement(image, memorySize);
+  let entry: EntryPoint;
+  try {
+    entry = req.entry !== undefined ? parseEntry(req.entry, mode) : defaultEntry(mode, loadAddress ?? 0, image.entry);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  if (entry.kind === 'linear' && (entry.address >= memorySize))
+    throw new UsageError(`entry point ${describeEntry(entry)} is outside guest memory (0x0–${L.hex(memorySize - 1)})`);
+
+  return {
+    machine: { memorySize, mode, image, entry, outputDevices: req.outputDevices },
+    mode,
+    elfPath,
+    loadAddress,
+    build: built,
+    modeSource,
+  };
+}

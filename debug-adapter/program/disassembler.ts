@@ -1,0 +1,40 @@
+// x86 disassembly with iced-x86 (16/32/64-bit, AT&T or Intel syntax).
+import { Decoder, DecoderOptions, Formatter, FormatterSyntax } from 'iced-x86';
+
+export type Bitness = 16 | 32 | 64;
+export type Syntax = 'att' | 'intel';
+
+export interface DisassembledInstruction {
+  address: bigint;
+  bytes: number[];
+  text: string;
+  invalid: boolean;
+}
+
+/** Decodes instructions from `bytes` (which start at `address`) until the bytes or `max` run out. */
+export function disassemble(bytes: Uint8Array, address: bigint, bitness: Bitness, max = Infinity, syntax: Syntax = 'att'): DisassembledInstruction[] {
+  const decoder = new Decoder(bitness, bytes, DecoderOptions.None);
+  const formatter = new Formatter(syntax === 'att' ? FormatterSyntax.Gas : FormatterSyntax.Intel);
+  const out: DisassembledInstruction[] = [];
+  try {
+    decoder.ip = address;
+    while (decoder.canDecode && out.length < max) {
+      const offset = Number(decoder.ip - address);
+      const ins = decoder.decode();
+      try {
+        out.push({
+          address: ins.ip,
+          bytes: Array.from(bytes.subarray(offset, offset + ins.length)),
+          text: ins.isInvalid ? '(bad)' : formatter.format(ins),
+          invalid: ins.isInvalid,
+        });
+      } finally {
+        ins.free();
+      }
+    }
+  } finally {
+    decoder.free();
+    formatter.free();
+  }
+  return out;
+}

@@ -1,0 +1,315 @@
+// A virtual machine: the VM fd, guest memory with the image and the mode's tables, and the vCPU
+// worker. The main thread uses this; it never blocks on the guest.
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { CpuMode } from '../toolchain/modes';
+import type { GuestImage } from '../program/guest-image';
+import { ImageError } from '../program/guest-image';
+import { IOCTL } from './kvm-abi';
+import * as libc from './libc';
+import { KvmSystem } from './kvm-system';
+import { GuestMemory } from './guest-memory';
+import { EntryPoint, writeModeTables } from './cpu-modes';
+import * as L from './guest-layout';
+import { ByteRing } from './byte-ring';
+import type { UnmappedAccess } from './devices/bus';
+import type { Regs, SRegs } from './kvm-structs';
+import {
+  CTL, OUTPUT_DEVICES, OutputDevice, STOP_REQUEST, StopInfo, WorkerInit, WorkerRequest, WorkerResponse,
+} from './vcpu-protocol';
+
+export interface MachineOptions {
+  memorySize: number;
+  mode: CpuMode;
+  image: GuestImage;
+  entry: EntryPoint;
+  outputDevices?: OutputDevice[];
+}
+
+export interface UnmappedEvent extends UnmappedAccess {
+  /** Linear address of the instruction (CS.base + RIP). */
+  rip: bigint;
+}
+
+const SIGUSR2 = 12;
+
+/** A vCPU worker thread that has booted (Node + koffi loaded) and waits for its VM. */
+export interface BootedWorker {
+  worker: Worker;
+  ready: Promise<void>;
+}
+
+/**
+ * Starts a vCPU worker ahead of time: booting a thread costs tens of milliseconds, so callers that
+ * know a VM is coming (the CLI while it builds, the debugger at launch) start one early.
+ */
+export function prestartWorker(): BootedWorker {
+  const worker = new Worker(path.join(__dirname, 'vcpu-worker.js'));
+  const ready = new Promise<void>((resolve, reject) => {
+    const onMessage = (m: WorkerResponse): void => {
+      worker.off('error', reject);
+      if (m.type === 'booted') resolve();
+      else reject(new Error(`vCPU worker said ${m.type} before booting`));
+    };
+    worker.once('message', onMessage);
+    worker.once('error', reject);
+  });
+  ready.catch(() => {}); // observed by whoever uses it
+  return { worker, ready };
+}
+let kickHandlerInstalled = false;
+
+/** A handler must exist for the kick signal: an ignored signal would not interrupt KVM_RUN. */
+function installKickHandler(): void {
+  if (kickHandlerInstalled) return;
+  process.on('SIGUSR2', () => {});
+  kickHandlerInstalled = true;
+}
+
+/** Refuses segments beyond guest memory or over the monitor's reserved region. */
+export function checkImagePlacement(image: GuestImage, memorySize: number): void {
+  const reserved = { start: L.RESERVED_START, end: L.RESERVED_END };
+  for (const seg of image.segments) {
+    const range = { start: seg.address, end: seg.address + seg.memSize };
+    if (range.end > memorySize)
+      throw new ImageError(
+        `${image.path}: segment ${L.describeRange(range)} lies beyond guest memory (0x0–${L.hex(memorySize - 1)}); give more memory with --memory or link the guest lower`,
+      );
+    if (L.overlaps(range, reserved))
+      throw new ImageError(
+        `${image.path}: segment ${L.describeRange(range)} overlaps the monitor's reserved region ${L.describeRange(reserved)} (GDT, page tables, stack); link or load the guest elsewhere (e.g. at 0x100000)`,
+      );
+  }
+}
+
+/** Places every segment of `image` in guest memory (bss zeroed), after checkImagePlacement. */
+export function placeImage(memory: GuestMemory, image: GuestImage): void {
+  checkImagePlacement(image, memory.size);
+  for (const seg of image.segments) {
+    memory.write(seg.address, seg.data);
+    if (seg.memSize > seg.data.length) memory.fill(seg.address + seg.data.length, seg.memSize - seg.data.length, 0);
+  }
+}
+
+interface Pending {
+  expect: WorkerResponse['type'];
+  resolve: (r: WorkerResponse) => void;
+  reject: (e: Error) => void;
+}
+
+export class Machine {
+  readonly memory: GuestMemory;
+  readonly vmFd: number;
+  private worker?: Worker;
+  private tid = 0;
+  private runArea?: Uint8Array;
+  private readonly ctl = new Int32Array(new SharedArrayBuffer(CTL.SIZE * 4));
+  private readonly output = new ByteRing(1 << 16);
+  private readonly input = new ByteRing(1 << 12);
+  private readonly queue: Pending[] = [];
+  private running = false;
+  private destroyed = false;
+  private pumping = false;
+  private outputListeners: ((bytes: Uint8Array) => void)[] = [];
+  private unmappedListeners: ((e: UnmappedEvent) => void)[] = [];
+  private workerError?: Error;
+
+  private constructor(private readonly kvm: KvmSystem, readonly options: MachineOptions) {
+    this.vmFd = libc.ioctlInt(kvm.fd, IOCTL.KVM_CREATE_VM, 0, 'KVM_CREATE_VM');
+    try {
+      // Intel VMX needs these pages (real mode emulation); other hosts may refuse harmlessly.
+      try {
+        libc.ioctlInt(this.vmFd, IOCTL.KVM_SET_TSS_ADDR, L.KVM_TSS_ADDR, 'KVM_SET_TSS_ADDR');
+      } catch {
+        /* not needed on this host */
+      }
+      this.memory = new GuestMemory(this.vmFd, options.memorySize);
+    } catch (e) {
+      libc.close(this.vmFd);
+      throw e;
+    }
+  }
+
+  /** Creates the VM, places the image and starts the vCPU worker (ready to run). */
+  static async create(options: MachineOptions, booted?: BootedWorker): Promise<Machine> {
+    installKickHandler();
+    const bw = booted ?? prestartWorker(); // boots while the VM is being set up
+    let m: Machine;
+    try {
+      m = new Machine(KvmSystem.open(), options);
+    } catch (e) {
+      await bw.worker.terminate();
+      throw e;
+    }
+    try {
+      writeModeTables(m.memory.view, options.mode);
+      placeImage(m.memory, options.image);
+      await m.startWorker(bw);
+    } catch (e) {
+      if (!m.worker) await bw.worker.terminate();
+      await m.destroy();
+      throw e;
+    }
+    return m;
+  }
+
+  private async startWorker(booted: BootedWorker): Promise<void> {
+    await booted.ready;
+    const worker = (this.worker = booted.worker);
+    const init: WorkerInit = {
+      vmFd: this.vmFd,
+      vcpuMmapSize: this.kvm.vcpuMmapSize(),
+      memAddress: this.memory.hostAddress,
+      memSize: this.memory.size,
+      mode: this.options.mode,
+      entry: this.options.entry,
+      ctl: this.ctl.buffer as SharedArrayBuffer,
+      output: this.output.sab,
+      input: this.input.sab,
+      outputDevices: this.options.outputDevices ?? [...OUTPUT_DEVICES],
+    };
+    worker.on('message', (m: WorkerResponse) => this.onMessage(m));
+    worker.on('error', (e) => this.failAll(e));
+    worker.on('exit', () => this.failAll(new Error('the vCPU worker exited')));
+    const ready = this.expect('ready');
+    worker.postMessage(init);
+    const r = await ready;
+    if (r.type !== 'ready') return;
+    this.tid = r.tid;
+    this.runArea = new Uint8Array(libc.viewAt(r.runAddress, 4096));
+    this.startOutputPump();
+  }
+
+  private onMessage(m: WorkerResponse): void {
+    if (m.type === 'unmapped') {
+      const ev: UnmappedEvent = { ...m.access, rip: m.csBase + m.rip };
+      for (const l of this.unmappedListeners) l(ev);
+      return;
+    }
+    const p = this.queue.shift();
+    if (!p) return;
+    if (m.type === 'error') p.reject(new Error(m.message));
+    else if (m.type !== p.expect) p.reject(new Error(`vCPU worker answered ${m.type}, expected ${p.expect}`));
+    else p.resolve(m);
+  }
+
+  private failAll(e: Error): void {
+    this.workerError ??= e;
+    for (const p of this.queue.splice(0)) p.reject(e);
+  }
+
+  private expect(type: WorkerResponse['type']): Promise<WorkerResponse> {
+    if (this.workerError) return Promise.reject(this.workerError);
+    return new Promise((resolve, reject) => this.queue.push({ expect: type, resolve, reject }));
+  }
+
+  private request(req: WorkerRequest, expect: WorkerResponse['type']): Promise<WorkerResponse> {
+    const p = this.expect(expect);
+    this.worker!.postMessage(req);
+    return p;
+  }
+
+  /** Serial output (all enabled output devices), as it arrives. */
+  onOutput(listener: (bytes: Uint8Array) => void): void {
+    this.outputListeners.push(listener);
+  }
+
+  /** The first access to each unmapped port or MMIO address. */
+  onUnmapped(listener: (e: UnmappedEvent) => void): void {
+    this.unmappedListeners.push(listener);
+  }
+
+  private drainOutput(): void {
+    if (this.output.pending() === 0) return;
+    const bytes = this.output.read();
+    for (const l of this.outputListeners) l(bytes);
+  }
+
+  private startOutputPump(): void {
+    this.pumping = true;
+    const loop = async (): Promise<void> => {
+      while (this.pumping) {
+        await this.output.waitForData(100);
+        this.drainOutput();
+      }
+    };
+    void loop();
+  }
+
+  /** Bytes for the UART / pseudo-serial receive queue. */
+  sendInput(bytes: Uint8Array): number {
+    return this.input.write(bytes);
+  }
+
+  /**
+   * Runs the guest until it stops (halt, shutdown, error, debug exit, pause or timeout).
+   * `timeoutMs` stops it with reason 'timeout'.
+   */
+  async run(timeoutMs?: number): Promise<StopInfo> {
+    if (this.running) throw new Error('the guest is already running');
+    this.running = true;
+    const timer = timeoutMs !== undefined ? setTimeout(() => this.kick(STOP_REQUEST.TIMEOUT), timeoutMs) : undefined;
+    try {
+      const r = await this.request({ type: 'run' }, 'stopped');
+      this.drainOutput();
+      return (r as Extract<WorkerResponse, { type: 'stopped' }>).stop;
+    } finally {
+      if (timer) clearTimeout(timer);
+      this.running = false;
+    }
+  }
+
+  get isRunning(): boolean {
+    return this.running;
+  }
+
+  /** Stops a running guest: its run() resolves with reason 'paused'. No effect when not running. */
+  pause(): void {
+    this.kick(STOP_REQUEST.PAUSE);
+  }
+
+  private kick(code: number): void {
+    if (!this.running || !this.runArea) return;
+    Atomics.store(this.ctl, CTL.STOP, code);
+    this.runArea[1] = 1; // kvm_run.immediate_exit: a KVM_RUN about to start returns at once
+    libc.tgkill(process.pid, this.tid, SIGUSR2); // one already inside KVM_RUN returns with EINTR
+  }
+
+  async getState(): Promise<{ regs: Regs; sregs: SRegs }> {
+    const r = (await this.request({ type: 'getState' }, 'state')) as Extract<WorkerResponse, { type: 'state' }>;
+    return { regs: r.regs, sregs: r.sregs };
+  }
+
+  async setState(regs?: Regs, sregs?: SRegs): Promise<void> {
+    await this.request({ type: 'setState', regs, sregs }, 'ok');
+  }
+
+  async setGuestDebug(control: number, debugreg: bigint[] = []): Promise<void> {
+    await this.request({ type: 'setGuestDebug', control, debugreg }, 'ok');
+  }
+
+  async translate(linear: bigint): Promise<bigint | null> {
+    const r = (await this.request({ type: 'translate', linear }, 'translated')) as Extract<WorkerResponse, { type: 'translated' }>;
+    return r.physical;
+  }
+
+  /** Tears everything down: worker, vCPU, memory, VM. Safe to call more than once. */
+  async destroy(): Promise<void> {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.pumping = false;
+    if (this.worker) {
+      if (this.running) this.kick(STOP_REQUEST.TERMINATE);
+      try {
+        if (!this.workerError) await this.request({ type: 'exit' }, 'ok');
+      } catch {
+        /* the worker is gone already */
+      }
+      await this.worker.terminate();
+    }
+    this.drainOutput();
+    this.memory?.release();
+    libc.close(this.vmFd);
+    this.kvm.close();
+  }
+}

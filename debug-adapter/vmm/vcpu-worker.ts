@@ -1,0 +1,290 @@
+// The vCPU worker thread: it creates the vCPU, issues every vCPU ioctl, blocks in KVM_RUN and
+// serves port-I/O and MMIO exits itself (devices live here so an exit never crosses threads).
+// The main thread talks to it through messages (one command at a time) and the control block.
+import { parentPort } from 'node:worker_threads';
+import { EXIT, INTERNAL_ERROR, IOCTL, OFFSET, SIZE } from './kvm-abi';
+import { decodeRegs, decodeSRegs, encodeGuestDebug, encodeRegs, encodeSRegs, Regs, SRegs } from './kvm-structs';
+import * as libc from './libc';
+import { initialState } from './cpu-modes';
+import { exitReasonName } from './exit-reasons';
+import { MmioBus, PortBus, UnmappedAccess } from './devices/bus';
+import { ByteSink, ByteSource, Uart16550, UART_COM1 } from './devices/uart16550';
+import { DebugConsolePort, DEBUG_CONSOLE_PORT, PostCodePort, POST_CODE_PORT, PseudoSerialPort, PSEUDO_SERIAL_PORT } from './devices/output-ports';
+import { ByteRing } from './byte-ring';
+import { PortCounters, serveIoExit } from './io-exit';
+import { CTL, ExitStats, OutputDevice, STOP_REQUEST, StopInfo, StopReason, WorkerInit, WorkerRequest, WorkerResponse } from './vcpu-protocol';
+
+const EINTR = 4;
+const EAGAIN = 11;
+
+const port = parentPort!;
+const post = (m: WorkerResponse): void => port.postMessage(m);
+
+// The worker boots (Node + koffi) before any VM exists, so a pre-started one is ready at once; the
+// VM arrives with the 'init' message.
+port.once('message', (init: WorkerInit) => {
+  try {
+    serve(init);
+  } catch (e) {
+    post({ type: 'error', message: e instanceof Error ? e.message : String(e) });
+  }
+});
+post({ type: 'booted' });
+
+function serve(init: WorkerInit): void {
+
+  const ctl = new Int32Array(init.ctl);
+  const outRing = new ByteRing(init.output);
+  const inRing = new ByteRing(init.input);
+
+  // --- the vCPU and its kvm_run area -------------------------------------------------------------
+  const vcpuFd = libc.ioctlInt(init.vmFd, IOCTL.KVM_CREATE_VCPU, 0, 'KVM_CREATE_VCPU');
+  const runMap = libc.mmap(init.vcpuMmapSize, libc.PROT_READ | libc.PROT_WRITE, libc.MAP_SHARED, vcpuFd, 'mmap kvm_run');
+  const run8 = new Uint8Array(runMap.buffer);
+  const run32 = new Uint32Array(runMap.buffer);
+  const runView = new DataView(runMap.buffer);
+  const EXIT_REASON_INDEX = OFFSET['kvm_run.exit_reason'] / 4;
+  const IMMEDIATE_EXIT = OFFSET['kvm_run.immediate_exit'];
+  const mem = new Uint8Array(libc.viewAt(init.memAddress, init.memSize));
+
+  const regsBuf = Buffer.alloc(SIZE.kvm_regs);
+  const sregsBuf = Buffer.alloc(SIZE.kvm_sregs);
+
+  function getRegs(): Regs {
+    libc.ioctlPtr(vcpuFd, IOCTL.KVM_GET_REGS, regsBuf, 'KVM_GET_REGS');
+    return decodeRegs(regsBuf);
+  }
+  function getSRegs(): SRegs {
+    libc.ioctlPtr(vcpuFd, IOCTL.KVM_GET_SREGS, sregsBuf, 'KVM_GET_SREGS');
+    return decodeSRegs(sregsBuf);
+  }
+  function setRegs(r: Regs): void {
+    libc.ioctlPtr(vcpuFd, IOCTL.KVM_SET_REGS, encodeRegs(r, regsBuf), 'KVM_SET_REGS');
+  }
+  function setSRegs(s: SRegs): void {
+    libc.ioctlPtr(vcpuFd, IOCTL.KVM_SET_SREGS, encodeSRegs(s, sregsBuf), 'KVM_SET_SREGS');
+  }
+
+  {
+    const start = initialState(init.mode, init.entry, getSRegs());
+    setSRegs(start.sregs);
+    setRegs(start.regs);
+  }
+
+  // --- devices -----------------------------------------------------------------------------------
+  function sinkFor(device: OutputDevice): ByteSink {
+    if (!init.outputDevices.includes(device)) return { write() {} };
+    return {
+      write(b: number) {
+        while (!outRing.writeByte(b)) outRing.waitForSpace(50);
+      },
+    };
+  }
+  const input: ByteSource = { read: () => inRing.readByte(), available: () => inRing.pending() > 0 };
+
+  function reportUnmapped(access: UnmappedAccess): void {
+    const r = getRegs();
+    const s = getSRegs();
+    post({ type: 'unmapped', access, rip: r.rip, csBase: s.cs.base });
+  }
+  const ports = new PortBus(reportUnmapped);
+  const mmio = new MmioBus(reportUnmapped);
+  ports.register(new Uart16550(UART_COM1, sinkFor('uart'), input, 'uart16550 (COM1 0x3f8)'), UART_COM1, 8);
+  ports.register(new DebugConsolePort(sinkFor('debugcon')), DEBUG_CONSOLE_PORT);
+  ports.register(new PseudoSerialPort(sinkFor('pseudo-serial'), input), PSEUDO_SERIAL_PORT);
+  ports.register(new PostCodePort(), POST_CODE_PORT);
+
+  // --- statistics ----------------------------------------------------------------------------------
+  const exitCounts = new Float64Array(64);
+  const portCounters: PortCounters = { in: new Uint32Array(0x10000), out: new Uint32Array(0x10000) };
+  const mmioCounts = new Map<number, { read: number; write: number }>();
+
+  function stats(): ExitStats {
+    const exits: Record<string, number> = {};
+    let total = 0;
+    exitCounts.forEach((n, reason) => {
+      if (n > 0) {
+        exits[exitReasonName(reason)] = n;
+        total += n;
+      }
+    });
+    const portStats: ExitStats['ports'] = {};
+    for (let p = 0; p < 0x10000; p++)
+      if (portCounters.in[p] || portCounters.out[p]) portStats[p] = { in: portCounters.in[p], out: portCounters.out[p] };
+    return { exits, ports: portStats, mmio: Object.fromEntries(mmioCounts), total };
+  }
+
+  // --- exit handlers -------------------------------------------------------------------------------
+  const O_MMIO_ADDR = OFFSET['kvm_run.mmio.phys_addr'];
+  const O_MMIO_DATA = OFFSET['kvm_run.mmio.data'];
+  const O_MMIO_LEN = OFFSET['kvm_run.mmio.len'];
+  const O_MMIO_WRITE = OFFSET['kvm_run.mmio.is_write'];
+
+  function handleMmio(): void {
+    const address = Number(runView.getBigUint64(O_MMIO_ADDR, true));
+    const len = Math.min(runView.getUint32(O_MMIO_LEN, true), 8);
+    const write = run8[O_MMIO_WRITE] !== 0;
+    const data = run8.subarray(O_MMIO_DATA, O_MMIO_DATA + len);
+    let c = mmioCounts.get(address);
+    if (!c) mmioCounts.set(address, (c = { read: 0, write: 0 }));
+    if (write) {
+      c.write++;
+      mmio.write(address, data);
+    } else {
+      c.read++;
+      mmio.read(address, data);
+    }
+  }
+
+  /** Linear → guest-physical through the vCPU's current paging (KVM_TRANSLATE). */
+  function translate(linear: bigint): bigint | null {
+    const b = Buffer.alloc(SIZE.kvm_translation);
+    b.writeBigUInt64LE(linear, OFFSET['kvm_translation.linear_address']);
+    try {
+      libc.ioctlPtr(vcpuFd, IOCTL.KVM_TRANSLATE, b, 'KVM_TRANSLATE');
+    } catch {
+      return null;
+    }
+    return b[OFFSET['kvm_translation.valid']] ? b.readBigUInt64LE(OFFSET['kvm_translation.physical_address']) : null;
+  }
+
+  /** Up to 15 instruction bytes at CS:RIP, read from guest memory. */
+  function instructionBytesAt(regs: Regs, sregs: SRegs): number[] {
+    const linear = sregs.cs.base + regs.rip;
+    const phys = (sregs.cr0 & (1n << 31n)) !== 0n ? translate(linear) : linear;
+    if (phys === null || phys >= BigInt(init.memSize)) return [];
+    const at = Number(phys);
+    return Array.from(mem.subarray(at, Math.min(at + 15, init.memSize)));
+  }
+
+  /** Lets KVM finish an I/O or MMIO instruction whose exit we served, so registers are final. */
+  function completePending(): void {
+    run8[IMMEDIATE_EXIT] = 1;
+    libc.rawIoctlInt(vcpuFd, IOCTL.KVM_RUN, 0);
+    run8[IMMEDIATE_EXIT] = 0;
+  }
+
+  function stopInfo(reason: StopReason, exitReason: number, extra: Partial<StopInfo> = {}): StopInfo {
+    return { reason, exitReason, exitName: exitReasonName(exitReason), regs: getRegs(), sregs: getSRegs(), stats: stats(), ...extra };
+  }
+
+  function requestedStop(): StopReason {
+    const code = Atomics.exchange(ctl, CTL.STOP, STOP_REQUEST.NONE);
+    return code === STOP_REQUEST.TIMEOUT ? 'timeout' : code === STOP_REQUEST.TERMINATE ? 'terminated' : 'paused';
+  }
+
+  function runLoop(): StopInfo {
+    const runIoctl = libc.rawIoctlInt;
+    const KVM_RUN = IOCTL.KVM_RUN;
+    let pending = false; // an I/O or MMIO exit was served and awaits re-entry
+    for (;;) {
+      if (Atomics.load(ctl, CTL.STOP) !== STOP_REQUEST.NONE) {
+        if (pending) completePending();
+        run8[IMMEDIATE_EXIT] = 0;
+        return stopInfo(requestedStop(), run32[EXIT_REASON_INDEX]);
+      }
+      const r = runIoctl(vcpuFd, KVM_RUN, 0);
+      if (r < 0) {
+        const e = libc.errno();
+        if (e === EINTR || e === EAGAIN) {
+          pending = false; // KVM completes pending I/O before it honours immediate_exit or a signal
+          continue;
+        }
+        return stopInfo('run-error', run32[EXIT_REASON_INDEX], { errno: new libc.SysError('KVM_RUN', e).code });
+      }
+      const reason = run32[EXIT_REASON_INDEX];
+      exitCounts[reason & 63]++;
+      switch (reason) {
+        case EXIT.KVM_EXIT_IO:
+          serveIoExit(run8, runView, ports, portCounters);
+          pending = true;
+          continue;
+        case EXIT.KVM_EXIT_MMIO:
+          handleMmio();
+          pending = true;
+          continue;
+        case EXIT.KVM_EXIT_INTR:
+          pending = false;
+          continue;
+        case EXIT.KVM_EXIT_HLT:
+          return stopInfo('halted', reason);
+        case EXIT.KVM_EXIT_SHUTDOWN:
+          return stopInfo('shutdown', reason);
+        case EXIT.KVM_EXIT_FAIL_ENTRY:
+          return stopInfo('entry-failure', reason, {
+            hardwareReason: runView.getBigUint64(OFFSET['kvm_run.fail_entry.hardware_entry_failure_reason'], true),
+          });
+        case EXIT.KVM_EXIT_DEBUG:
+          return stopInfo('debug', reason, {
+            debug: {
+              exception: runView.getUint32(OFFSET['kvm_run.debug.arch.exception'], true),
+              pc: runView.getBigUint64(OFFSET['kvm_run.debug.arch.pc'], true),
+              dr6: runView.getBigUint64(OFFSET['kvm_run.debug.arch.dr6'], true),
+              dr7: runView.getBigUint64(OFFSET['kvm_run.debug.arch.dr7'], true),
+            },
+          });
+        case EXIT.KVM_EXIT_INTERNAL_ERROR: {
+          const suberror = runView.getUint32(OFFSET['kvm_run.internal.suberror'], true);
+          const ndata = Math.min(runView.getUint32(OFFSET['kvm_run.internal.ndata'], true), 16);
+          const internalData: bigint[] = [];
+          for (let i = 0; i < ndata; i++) internalData.push(runView.getBigUint64(OFFSET['kvm_run.internal.data'] + i * 8, true));
+          const info = stopInfo('internal-error', reason, { suberror, internalData });
+          if (suberror === INTERNAL_ERROR.KVM_INTERNAL_ERROR_EMULATION) {
+            const flags = ndata > 0 ? internalData[0] : 0n;
+            const size = run8[OFFSET['kvm_run.emulation_failure.insn_size']];
+            info.instructionBytes =
+              flags & BigInt(INTERNAL_ERROR.KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES) && size > 0
+                ? Array.from(run8.subarray(OFFSET['kvm_run.emulation_failure.insn_bytes'], OFFSET['kvm_run.emulation_failure.insn_bytes'] + Math.min(size, 15)))
+                : instructionBytesAt(info.regs, info.sregs);
+          }
+          return info;
+        }
+        default:
+          return stopInfo('unhandled-exit', reason);
+      }
+    }
+  }
+
+  port.on('message', (req: WorkerRequest) => {
+    try {
+      switch (req.type) {
+        case 'run': {
+          Atomics.store(ctl, CTL.RUNNING, 1);
+          let stop: StopInfo;
+          try {
+            stop = runLoop();
+          } finally {
+            Atomics.store(ctl, CTL.RUNNING, 0);
+          }
+          post({ type: 'stopped', stop });
+          return;
+        }
+        case 'getState':
+          post({ type: 'state', regs: getRegs(), sregs: getSRegs() });
+          return;
+        case 'setState':
+          if (req.sregs) setSRegs(req.sregs);
+          if (req.regs) setRegs(req.regs);
+          post({ type: 'ok' });
+          return;
+        case 'setGuestDebug':
+          libc.ioctlPtr(vcpuFd, IOCTL.KVM_SET_GUEST_DEBUG, encodeGuestDebug(req.control, req.debugreg), 'KVM_SET_GUEST_DEBUG');
+          post({ type: 'ok' });
+          return;
+        case 'translate':
+          post({ type: 'translated', physical: translate(req.linear) });
+          return;
+        case 'exit':
+          libc.munmap(runMap);
+          libc.close(vcpuFd);
+          post({ type: 'ok' });
+          port.close();
+          return;
+      }
+    } catch (e) {
+      post({ type: 'error', message: e instanceof Error ? e.message : String(e) });
+    }
+  });
+
+  post({ type: 'ready', tid: libc.gettid(), runAddress: runMap.address });
+}
