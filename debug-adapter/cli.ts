@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { BuildFailure, prepareGuest, UsageError } from './guest-setup';
 import { buildGuest } from './toolchain/build';
 import { CPU_MODES } from './toolchain/modes';
-import { toolVersions, ToolchainError } from './toolchain/tools';
+import { toolVersions, ToolchainError, ToolVersion } from './toolchain/tools';
 import type { BuildDiagnostic } from './toolchain/diagnostics';
 import { ImageError } from './program/guest-image';
 import { BootedWorker, Machine, prestartWorker, UnmappedEvent } from './vmm/machine';
@@ -112,7 +112,11 @@ async function runCommand(file: string, opts: Record<string, string | boolean | 
     result.durationMs = Math.round((performance.now() - started) * 10) / 10;
     if (json) process.stdout.write(JSON.stringify(result) + '\n');
     else {
-      if (result.outcome !== 'halted' || opts.stats) process.stderr.write(`kvm-guest: ${result.message}\n`);
+      if (result.outcome === 'build-error') {
+        const errors = result.diagnostics?.filter((d) => d.severity === 'error').length ?? 0;
+        // The diagnostics are already on stderr; do not repeat the first one.
+        process.stderr.write(`kvm-guest: build failed${errors ? ` (${errors} error${errors === 1 ? '' : 's'})` : `: ${result.message}`}\n`);
+      } else if (result.outcome !== 'halted' || opts.stats) process.stderr.write(`kvm-guest: ${result.message}\n`);
       if (registerDump) process.stderr.write(registerDump + '\n');
       for (const [k, v] of Object.entries(result.memory)) process.stderr.write(`kvm-guest: memory at ${k}: ${v}\n`);
       if (statsText) process.stderr.write(statsText + '\n');
@@ -275,7 +279,7 @@ async function infoCommand(json: boolean): Promise<number> {
       lines.push('breakpoint methods:', `  software int3     ${bp.software ? 'yes' : 'no'}`, `  hardware DR0–DR3  ${bp.hardware ? 'yes' : 'no'}`, `  single-step       ${bp.singleStep ? 'yes' : 'no'}`, `  chosen            ${bp.chosen}`);
       lines.push('probes:', ...Object.entries(info.probes as Record<string, string>).map(([k, v]) => `  ${k}: ${v}`));
     }
-    lines.push('toolchain:', ...Object.entries(info.toolchain as Record<string, string>).map(([k, v]) => `  ${k.padEnd(8)} ${v}`));
+    lines.push('toolchain:', ...(info.toolchain as ToolVersion[]).map((t) => `  ${t.tool.padEnd(8)} ${t.version ?? `missing: ${t.problem}`}`));
     process.stdout.write(lines.join('\n') + '\n');
   }
   return status;

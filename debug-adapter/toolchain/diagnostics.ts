@@ -278,8 +278,9 @@ export function parseObjcopyOutput(stderr: string, ctx: DiagnosticContext): Buil
 export function formatDiagnostic(d: BuildDiagnostic, relativeTo?: string): string {
   let file = d.file;
   if (relativeTo !== undefined) {
+    // Only files inside relativeTo get shorter: a chain of ../ is harder to read than the path.
     const rel = path.relative(relativeTo, d.file);
-    if (rel !== '' && !path.isAbsolute(rel)) file = rel;
+    if (rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel)) file = rel;
   }
   const where = d.line > 0 ? `${file}:${d.line}${d.column !== undefined ? `:${d.column}` : ''}` : file;
   const word =

@@ -46,7 +46,7 @@
 #define KVM_GUEST_RESERVED_END    0xa0000
 /* ESP/RSP at _start in protected and long mode (grows down, below the reserved region). */
 #define KVM_GUEST_STACK_TOP       0xa0000
-/* Where protected and long-mode ELF guests are linked (guests/ld/*.ld). */
+/* Where protected and long-mode ELF guests are linked (see the scripts in guests/ld). */
 #define KVM_GUEST_LOAD_ADDRESS    0x100000
 /* Where a real-mode flat image goes by default; it starts at F000:FFF0. */
 #define KVM_GUEST_REAL_IMAGE_BASE 0xf0000
