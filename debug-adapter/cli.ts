@@ -2,9 +2,10 @@
 // are a stable contract (tests and other tools rely on them); see README.md.
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { BuildFailure, prepareGuest, UsageError } from './guest-setup';
+import fs from 'node:fs';
+import { BuildFailure, parseMode, prepareGuest, UsageError } from './guest-setup';
 import { buildGuest } from './toolchain/build';
-import { CPU_MODES } from './toolchain/modes';
+import { CPU_MODES, detectModeFromSource } from './toolchain/modes';
 import { toolVersions, ToolchainError, ToolVersion } from './toolchain/tools';
 import type { BuildDiagnostic } from './toolchain/diagnostics';
 import { ImageError } from './program/guest-image';
@@ -227,11 +228,8 @@ function formatStats(stop: StopInfo): string {
 }
 
 async function buildCommand(file: string, mode: string | undefined): Promise<number> {
-  const { parseMode } = await import('./guest-setup');
-  const { detectModeFromSource } = await import('./toolchain/modes');
-  const fs = await import('node:fs');
   if (!fs.existsSync(file)) throw new UsageError(`${file}: no such file`);
-  const m = mode !== undefined ? parseMode(mode) : detectModeFromSource(fs.readFileSync(file, 'utf8'));
+  const m = mode !== undefined ? parseMode(mode) : detectModeFromSource(fs.readFileSync(file, 'utf8'), file);
   if (!m) throw new UsageError(`cannot tell which CPU mode ${path.basename(file)} is for: pass --mode ${CPU_MODES.join('|')}`);
   const r = await buildGuest({ source: path.resolve(file), mode: m });
   for (const d of r.diagnostics) process.stderr.write(formatDiagnostic(d) + '\n');

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { buildGuest, BuildResult } from './toolchain/build';
-import { CPU_MODES, CpuMode, detectModeFromSource } from './toolchain/modes';
+import { CPU_MODES, CpuMode, detectModeFromSource, isCpuMode } from './toolchain/modes';
 import type { BuildDiagnostic } from './toolchain/diagnostics';
 import { isElf, loadElf, loadFlat } from './program/elf-loader';
 import { GuestImage, ImageError } from './program/guest-image';
@@ -55,7 +55,7 @@ export class BuildFailure extends Error {
 }
 
 export function parseMode(text: string): CpuMode {
-  if ((CPU_MODES as readonly string[]).includes(text)) return text as CpuMode;
+  if (isCpuMode(text)) return text;
   throw new UsageError(`unknown mode '${text}': choose one of ${CPU_MODES.join(', ')}`);
 }
 
@@ -66,7 +66,7 @@ function isSource(file: string): boolean {
 function chooseMode(req: GuestRequest, file: string, bytes: Uint8Array | undefined): { mode: CpuMode; source: string } {
   if (req.mode !== undefined) return { mode: parseMode(req.mode), source: '--mode' };
   if (bytes === undefined) {
-    const detected = detectModeFromSource(fs.readFileSync(file, 'utf8'));
+    const detected = detectModeFromSource(fs.readFileSync(file, 'utf8'), file);
     if (detected) return { mode: detected, source: `the source's ${detected === 'real' ? '.code16' : detected === 'long' ? '.code64' : '.code32'} directive` };
     throw new UsageError(
       `cannot tell which CPU mode ${path.basename(file)} is for: it has no .code16/.code32/.code64 directive. ` +

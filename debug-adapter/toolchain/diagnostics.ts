@@ -86,7 +86,8 @@ export function parseCompilerOutput(stderr: string, ctx: DiagnosticContext, tool
       pending.push({ file: resolveFile(m[1], ctx), line: Number(m[2]) });
       continue;
     }
-    if (CONTEXT_LINE.test(line) || /^\s*\d* \|/.test(line) || line === 'compilation terminated.') continue;
+    // Source excerpts, carets and fix-it lines (`  4 | code`, `    | ^`, `+++ |+#include`).
+    if (CONTEXT_LINE.test(line) || /^\s*(?:\d+|\+\+\+)? *\|/.test(line) || line === 'compilation terminated.') continue;
     if (ASSEMBLER_MESSAGES.test(line) || /warnings being treated as errors/.test(line)) continue;
     m = GCC_LOCATED.exec(line);
     if (m) {
