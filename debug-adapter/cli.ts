@@ -39,7 +39,8 @@ FILE is a guest source (.S, .s, .c; built first), an ELF, or a flat binary.
 Exit status of run: 0 halted, 1 usage or other error, 2 build error, 3 triple fault (shutdown),
 4 timeout, 5 KVM internal error or entry failure, 130 interrupted (Ctrl-C).`;
 
-interface RunResult {
+/** The `run --json` object. */
+export interface RunResult {
   outcome: Outcome;
   message: string;
   serial: string;

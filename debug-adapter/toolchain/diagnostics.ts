@@ -128,17 +128,20 @@ export function parseCompilerOutput(stderr: string, ctx: DiagnosticContext, tool
       continue;
     }
     m = AS_UNLOCATED.exec(line);
-    if (m) {
-      result.push({
-        file: resolveFile(m[1], ctx),
-        line: 0,
-        severity: severityOf(m[2] === 'Fatal error' ? 'error' : m[2]),
-        message: normalizeQuotes(m[3]),
-        tool: 'as',
-      });
-    }
+    if (m) result.push(unlocatedAssemblerDiagnostic(m, ctx));
   }
   return result;
+}
+
+/** `file: Error: message` without a line (AS_UNLOCATED), at line 0 of that file. */
+function unlocatedAssemblerDiagnostic(m: RegExpExecArray, ctx: DiagnosticContext): BuildDiagnostic {
+  return {
+    file: resolveFile(m[1], ctx),
+    line: 0,
+    severity: severityOf(m[2] === 'Fatal error' ? 'error' : m[2]),
+    message: normalizeQuotes(m[3]),
+    tool: 'as',
+  };
 }
 
 /** Output of `as` run directly (a `.s` file). */
@@ -171,15 +174,7 @@ export function parseAssemblerOutput(stderr: string, ctx: DiagnosticContext): Bu
       continue;
     }
     m = AS_UNLOCATED.exec(line);
-    if (m) {
-      result.push({
-        file: resolveFile(m[1], ctx),
-        line: 0,
-        severity: severityOf(m[2] === 'Fatal error' ? 'error' : m[2]),
-        message: normalizeQuotes(m[3]),
-        tool: 'as',
-      });
-    }
+    if (m) result.push(unlocatedAssemblerDiagnostic(m, ctx));
   }
   return result;
 }

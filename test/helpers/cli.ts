@@ -1,24 +1,13 @@
 // Runs the real `kvm-guest` command (the esbuild bundle behind bin/kvm-guest.js) as a child process.
 import { spawnSync, SpawnSyncReturns } from 'node:child_process';
 import path from 'node:path';
+import type { RunResult } from '../../debug-adapter/cli';
 
 export const ROOT = path.resolve(__dirname, '..', '..', '..');
 export const CLI = path.join(ROOT, 'bin', 'kvm-guest.js');
 export const guest = (...parts: string[]): string => path.join(ROOT, 'guests', ...parts);
 
-export interface RunJson {
-  outcome: string;
-  message: string;
-  serial: string;
-  exits: Record<string, number>;
-  ports: Record<string, { in: number; out: number }>;
-  mmio: Record<string, { read: number; write: number }>;
-  unmapped: { space: string; address: string; write: boolean; rip: string }[];
-  registers: Record<string, string>;
-  memory: Record<string, string>;
-  diagnostics?: { file: string; line: number; column?: number; severity: string; message: string }[];
-  durationMs: number;
-}
+export type RunJson = RunResult;
 
 export function cli(args: string[], opts: { timeoutMs?: number } = {}): SpawnSyncReturns<string> {
   return spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: opts.timeoutMs ?? 60000 });
