@@ -15,7 +15,7 @@ import { ByteRing } from './byte-ring';
 import type { UnmappedAccess } from './devices/bus';
 import type { Regs, SRegs } from './kvm-structs';
 import {
-  CTL, OUTPUT_DEVICES, OutputDevice, STOP_REQUEST, StopInfo, WorkerInit, WorkerRequest, WorkerResponse,
+  CTL, DebugRun, OUTPUT_DEVICES, OutputDevice, STOP_REQUEST, StopInfo, WorkerInit, WorkerRequest, WorkerResponse,
 } from './vcpu-protocol';
 
 export interface MachineOptions {
@@ -245,12 +245,13 @@ export class Machine {
    * Runs the guest until it stops (halt, shutdown, error, debug exit, pause or timeout).
    * `timeoutMs` stops it with reason 'timeout'.
    */
-  async run(timeoutMs?: number): Promise<StopInfo> {
+  async run(timeoutMs?: number, debug?: DebugRun): Promise<StopInfo> {
     if (this.running) throw new Error('the guest is already running');
+    this.memory.setWriteWatches(debug?.watches ?? []);
     this.running = true;
     const timer = timeoutMs !== undefined ? setTimeout(() => this.kick(STOP_REQUEST.TIMEOUT), timeoutMs) : undefined;
     try {
-      const r = await this.request({ type: 'run' }, 'stopped');
+      const r = await this.request({ type: 'run', debug }, 'stopped');
       this.drainOutput();
       return (r as Extract<WorkerResponse, { type: 'stopped' }>).stop;
     } finally {

@@ -68,6 +68,14 @@ export function describeStop(stop: StopInfo, opts: { timeoutSeconds?: number } =
       return `guest stopped at ${where}`;
     case 'debug':
       return `debug exit (exception ${stop.debug?.exception}) at ${where}`;
+    case 'breakpoint':
+      return `breakpoint at ${where}`;
+    case 'step':
+      return `stepped to ${where}`;
+    case 'data-breakpoint': {
+      const w = stop.write!;
+      return `data breakpoint: the guest wrote ${w.length} byte${w.length === 1 ? '' : 's'} (${w.data.map((b) => b.toString(16).padStart(2, '0')).join(' ')}) at 0x${w.address.toString(16)}; now at ${where}`;
+    }
     case 'run-error':
       return `KVM_RUN failed with ${stop.errno} at ${where}`;
     case 'unhandled-exit':

@@ -32,8 +32,29 @@ export interface WorkerInit {
   outputDevices: OutputDevice[];
 }
 
+/**
+ * How a run is watched (the debug engine's primitives; everything else is a plain run):
+ * - breakpoints: linear addresses to stop at, with DR0–DR3 (`hardware`, at most four) or by
+ *   single-stepping and comparing (scanning);
+ * - singleStep: stop after one instruction;
+ * - stepRanges: keep stepping while the PC stays in one of these [start, end) ranges (line steps),
+ *   stopping at `stopPoints` (call sites the caller steps over) and when the PC comes back to where
+ *   the step began (a one-line loop);
+ * - stepOutSp: keep stepping while RSP ≤ this value, i.e. until the current function has returned.
+ * - watches: guest-physical [start, end) ranges whose writes stop the guest (read-only slots).
+ */
+export interface DebugRun {
+  breakpoints: bigint[];
+  hardware: boolean;
+  singleStep?: boolean;
+  stepRanges?: [bigint, bigint][];
+  stopPoints?: bigint[];
+  stepOutSp?: bigint;
+  watches?: [number, number][];
+}
+
 export type WorkerRequest =
-  | { type: 'run' }
+  | { type: 'run'; debug?: DebugRun }
   | { type: 'getState' }
   | { type: 'setState'; regs?: Regs; sregs?: SRegs }
   | { type: 'setGuestDebug'; control: number; debugreg: bigint[] }
@@ -46,6 +67,9 @@ export type StopReason =
   | 'internal-error'
   | 'entry-failure'
   | 'debug'
+  | 'breakpoint'
+  | 'step'
+  | 'data-breakpoint'
   | 'paused'
   | 'timeout'
   | 'terminated'
@@ -79,6 +103,10 @@ export interface StopInfo {
   debug?: { exception: number; pc: bigint; dr6: bigint; dr7: bigint };
   /** run-error: the errno name of a failed KVM_RUN */
   errno?: string;
+  /** breakpoint / step: the linear PC where it stopped. */
+  pc?: bigint;
+  /** data-breakpoint: the guest-physical write that hit a watch. */
+  write?: { address: number; length: number; data: number[] };
 }
 
 export type WorkerResponse =

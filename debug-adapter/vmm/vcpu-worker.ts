@@ -2,7 +2,7 @@
 // serves port-I/O and MMIO exits itself (devices live here so an exit never crosses threads).
 // The main thread talks to it through messages (one command at a time) and the control block.
 import { parentPort } from 'node:worker_threads';
-import { EXIT, INTERNAL_ERROR, IOCTL, OFFSET, SIZE } from './kvm-abi';
+import { EXIT, GUESTDBG, INTERNAL_ERROR, IOCTL, OFFSET, SIZE } from './kvm-abi';
 import { decodeRegs, decodeSRegs, encodeGuestDebug, encodeRegs, encodeSRegs, Regs, SRegs } from './kvm-structs';
 import * as libc from './libc';
 import { initialState } from './cpu-modes';
@@ -12,7 +12,7 @@ import { ByteSink, ByteSource, Uart16550, UART_COM1 } from './devices/uart16550'
 import { DebugConsolePort, DEBUG_CONSOLE_PORT, PostCodePort, POST_CODE_PORT, PseudoSerialPort, PSEUDO_SERIAL_PORT } from './devices/output-ports';
 import { ByteRing } from './byte-ring';
 import { PortCounters, serveIoExit } from './io-exit';
-import { CTL, ExitStats, OutputDevice, STOP_REQUEST, StopInfo, StopReason, WorkerInit, WorkerRequest, WorkerResponse } from './vcpu-protocol';
+import { CTL, DebugRun, ExitStats, OutputDevice, STOP_REQUEST, StopInfo, StopReason, WorkerInit, WorkerRequest, WorkerResponse } from './vcpu-protocol';
 
 const EINTR = 4;
 const EAGAIN = 11;
@@ -120,11 +120,22 @@ function serve(init: WorkerInit): void {
   const O_MMIO_LEN = OFFSET['kvm_run.mmio.len'];
   const O_MMIO_WRITE = OFFSET['kvm_run.mmio.is_write'];
 
+  /** Write-watched ranges of the current run (guest-physical [start, end)). */
+  let watches: [number, number][] = [];
+  let watchHit: StopInfo['write'] | undefined;
+
   function handleMmio(): void {
     const address = Number(runView.getBigUint64(O_MMIO_ADDR, true));
     const len = Math.min(runView.getUint32(O_MMIO_LEN, true), 8);
     const write = run8[O_MMIO_WRITE] !== 0;
     const data = run8.subarray(O_MMIO_DATA, O_MMIO_DATA + len);
+    if (write && address + len <= init.memSize) {
+      // RAM behind a read-only slot: a write watch. Do the write the slot refused, then check it.
+      mem.set(data, address);
+      for (const [start, end] of watches)
+        if (address < end && start < address + len) watchHit = { address, length: len, data: Array.from(data) };
+      return;
+    }
     let c = mmioCounts.get(address);
     if (!c) mmioCounts.set(address, (c = { read: 0, write: 0 }));
     if (write) {
@@ -173,7 +184,17 @@ function serve(init: WorkerInit): void {
     return code === STOP_REQUEST.TIMEOUT ? 'timeout' : code === STOP_REQUEST.TERMINATE ? 'terminated' : 'paused';
   }
 
-  function runLoop(): StopInfo {
+  type DebugHandler = (exception: number, pc: bigint, dr6: bigint) => StopInfo | null;
+  /** DR6 of an instruction completed through an I/O or MMIO exit: BS, as if single-stepped. */
+  const SYNTHETIC_STEP = 1n << 14n;
+
+  /**
+   * `onDebug` judges debug exits (null = keep running). When it is given, an I/O or MMIO exit also
+   * counts as one executed instruction: the exit is completed at once and judged at the new PC,
+   * because some KVMs (kvm_pvm) lose the single-step trap and skip the execute-breakpoint check of
+   * the instruction after an exit to user space.
+   */
+  function runLoop(onDebug?: DebugHandler): StopInfo {
     const runIoctl = libc.rawIoctlInt;
     const KVM_RUN = IOCTL.KVM_RUN;
     let pending = false; // an I/O or MMIO exit was served and awaits re-entry
@@ -196,13 +217,24 @@ function serve(init: WorkerInit): void {
       exitCounts[reason & 63]++;
       switch (reason) {
         case EXIT.KVM_EXIT_IO:
-          serveIoExit(run8, runView, ports, portCounters);
+        case EXIT.KVM_EXIT_MMIO: {
+          if (reason === EXIT.KVM_EXIT_IO) serveIoExit(run8, runView, ports, portCounters);
+          else handleMmio();
           pending = true;
+          if (watchHit) {
+            const write = watchHit;
+            watchHit = undefined;
+            completePending(); // the write is done; let the instruction finish
+            return stopInfo('data-breakpoint', reason, { write });
+          }
+          if (onDebug) {
+            completePending();
+            pending = false;
+            const stop = onDebug(1, linearPc(), SYNTHETIC_STEP);
+            if (stop) return stop;
+          }
           continue;
-        case EXIT.KVM_EXIT_MMIO:
-          handleMmio();
-          pending = true;
-          continue;
+        }
         case EXIT.KVM_EXIT_INTR:
           pending = false;
           continue;
@@ -214,15 +246,20 @@ function serve(init: WorkerInit): void {
           return stopInfo('entry-failure', reason, {
             hardwareReason: runView.getBigUint64(OFFSET['kvm_run.fail_entry.hardware_entry_failure_reason'], true),
           });
-        case EXIT.KVM_EXIT_DEBUG:
+        case EXIT.KVM_EXIT_DEBUG: {
+          pending = false;
+          const exception = runView.getUint32(OFFSET['kvm_run.debug.arch.exception'], true);
+          const pc = runView.getBigUint64(OFFSET['kvm_run.debug.arch.pc'], true);
+          const dr6 = runView.getBigUint64(OFFSET['kvm_run.debug.arch.dr6'], true);
+          if (onDebug) {
+            const stop = onDebug(exception, pc, dr6);
+            if (stop) return stop;
+            continue;
+          }
           return stopInfo('debug', reason, {
-            debug: {
-              exception: runView.getUint32(OFFSET['kvm_run.debug.arch.exception'], true),
-              pc: runView.getBigUint64(OFFSET['kvm_run.debug.arch.pc'], true),
-              dr6: runView.getBigUint64(OFFSET['kvm_run.debug.arch.dr6'], true),
-              dr7: runView.getBigUint64(OFFSET['kvm_run.debug.arch.dr7'], true),
-            },
+            debug: { exception, pc, dr6, dr7: runView.getBigUint64(OFFSET['kvm_run.debug.arch.dr7'], true) },
           });
+        }
         case EXIT.KVM_EXIT_INTERNAL_ERROR: {
           const suberror = runView.getUint32(OFFSET['kvm_run.internal.suberror'], true);
           const ndata = Math.min(runView.getUint32(OFFSET['kvm_run.internal.ndata'], true), 16);
@@ -245,6 +282,95 @@ function serve(init: WorkerInit): void {
     }
   }
 
+  let guestDebugControl = -1;
+  let guestDebugRegs = '';
+  function setGuestDebug(control: number, debugreg: bigint[]): void {
+    const key = debugreg.join(',');
+    if (control === guestDebugControl && key === guestDebugRegs) return;
+    libc.ioctlPtr(vcpuFd, IOCTL.KVM_SET_GUEST_DEBUG, encodeGuestDebug(control, debugreg), 'KVM_SET_GUEST_DEBUG');
+    guestDebugControl = control;
+    guestDebugRegs = key;
+  }
+
+  const BS = 1n << 14n; // DR6 single-step
+  const DBG_ENABLE = GUESTDBG.KVM_GUESTDBG_ENABLE;
+  const DBG_STEP = GUESTDBG.KVM_GUESTDBG_ENABLE | GUESTDBG.KVM_GUESTDBG_SINGLESTEP;
+
+  function linearPc(): bigint {
+    return getRegs().rip + getSRegs().cs.base;
+  }
+
+  /** The byte at a linear address (through the guest's paging), or -1. */
+  function byteAtLinear(linear: bigint): number {
+    const phys = (getSRegs().cr0 & (1n << 31n)) !== 0n ? translate(linear) : linear;
+    return phys === null || phys >= BigInt(init.memSize) ? -1 : mem[Number(phys)];
+  }
+  const HLT = 0xf4;
+
+  /** DR0–DR3 execute breakpoints and DR7 enabling them (L0–L3, RW = execute, LEN = 1). */
+  function hardwareDebugRegs(addresses: bigint[]): bigint[] {
+    const dr = Array<bigint>(8).fill(0n);
+    let dr7 = 0x400n;
+    addresses.slice(0, 4).forEach((a, i) => {
+      dr[i] = a;
+      dr7 |= 1n << BigInt(i * 2);
+    });
+    dr[7] = dr7;
+    return dr;
+  }
+
+  function debugRun(d: DebugRun): StopInfo {
+    watches = d.watches ?? [];
+    const bps = new Set(d.breakpoints);
+    const stepping = d.singleStep === true || d.stepRanges !== undefined || d.stepOutSp !== undefined;
+    const scanning = bps.size > 0 && (!d.hardware || bps.size > 4);
+    const hw = bps.size > 0 && !scanning;
+    const stopPoints = new Set(d.stopPoints ?? []);
+    const ranges = d.stepRanges ?? [];
+    const inRanges = (pc: bigint): boolean => ranges.some(([a, b]) => pc >= a && pc < b);
+    const start = linearPc();
+    const hit = (pc: bigint): StopInfo => stopInfo('breakpoint', EXIT.KVM_EXIT_DEBUG, { pc });
+
+    // Leave a breakpoint we are sitting on with one step, breakpoints off (an execute breakpoint
+    // would fire again at once); where that step lands is judged like any other step.
+    if (bps.has(start) && !stepping) {
+      setGuestDebug(DBG_STEP, []);
+      const s = runLoop((_exception, pc) => stopInfo('step', EXIT.KVM_EXIT_DEBUG, { pc }));
+      if (s.reason !== 'step') return s; // it halted, faulted or was paused during that step
+      if (bps.has(s.pc!)) return hit(s.pc!);
+    }
+
+    const stepControl = (stepping || scanning ? DBG_STEP : DBG_ENABLE) | (hw ? GUESTDBG.KVM_GUESTDBG_USE_HW_BP : 0);
+    const debugRegs = hw ? hardwareDebugRegs([...bps]) : [];
+    const noStepControl = hw ? DBG_ENABLE | GUESTDBG.KVM_GUESTDBG_USE_HW_BP : 0;
+    // Single-stepping a HLT does not halt on every KVM (kvm_pvm steps past it): run a HLT unstepped.
+    const armFor = (pc: bigint): void => {
+      if (stepControl & GUESTDBG.KVM_GUESTDBG_SINGLESTEP && byteAtLinear(pc) === HLT) setGuestDebug(noStepControl, debugRegs);
+      else if (stepControl || debugRegs.length) setGuestDebug(stepControl, debugRegs);
+      else setGuestDebug(0, []);
+    };
+    armFor(start);
+    const judge = (exception: number, pc: bigint, dr6: bigint): StopInfo | null => {
+      if ((dr6 & 0xfn) !== 0n && hw) return hit(pc); // DR0–DR3 fired
+      if ((dr6 & BS) === 0n && exception !== 1) return stopInfo('debug', EXIT.KVM_EXIT_DEBUG, { pc, debug: { exception, pc, dr6, dr7: 0n } });
+      if (bps.has(pc)) return hit(pc);
+      if (!stepping) return null; // scanning for breakpoints
+      if (d.singleStep) return stopInfo('step', EXIT.KVM_EXIT_DEBUG, { pc });
+      if (stopPoints.has(pc)) return stopInfo('step', EXIT.KVM_EXIT_DEBUG, { pc });
+      if (d.stepOutSp !== undefined) {
+        if (getRegs().rsp <= d.stepOutSp || inRanges(pc)) return null;
+        return stopInfo('step', EXIT.KVM_EXIT_DEBUG, { pc });
+      }
+      if (pc === start || !inRanges(pc)) return stopInfo('step', EXIT.KVM_EXIT_DEBUG, { pc });
+      return null;
+    };
+    return runLoop((exception, pc, dr6) => {
+      const stop = judge(exception, pc, dr6);
+      if (!stop) armFor(pc);
+      return stop;
+    });
+  }
+
   port.on('message', (req: WorkerRequest) => {
     try {
       switch (req.type) {
@@ -252,7 +378,12 @@ function serve(init: WorkerInit): void {
           Atomics.store(ctl, CTL.RUNNING, 1);
           let stop: StopInfo;
           try {
-            stop = runLoop();
+            if (req.debug) stop = debugRun(req.debug);
+            else {
+              watches = [];
+              setGuestDebug(0, []);
+              stop = runLoop();
+            }
           } finally {
             Atomics.store(ctl, CTL.RUNNING, 0);
           }
@@ -268,7 +399,7 @@ function serve(init: WorkerInit): void {
           post({ type: 'ok' });
           return;
         case 'setGuestDebug':
-          libc.ioctlPtr(vcpuFd, IOCTL.KVM_SET_GUEST_DEBUG, encodeGuestDebug(req.control, req.debugreg), 'KVM_SET_GUEST_DEBUG');
+          setGuestDebug(req.control, req.debugreg);
           post({ type: 'ok' });
           return;
         case 'translate':
