@@ -4,6 +4,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import fs from 'node:fs';
 import { BuildFailure, parseMode, prepareGuest, UsageError } from './guest-setup';
+import { EXIT_STATUS, Outcome } from './exit-status';
+import { serveDap } from './dap-main';
 import { buildGuest } from './toolchain/build';
 import { CPU_MODES, detectModeFromSource } from './toolchain/modes';
 import { toolVersions, ToolchainError, ToolVersion } from './toolchain/tools';
@@ -17,23 +19,13 @@ import { parseAddress } from './vmm/cpu-modes';
 import type { StopInfo } from './vmm/vcpu-protocol';
 import * as L from './vmm/guest-layout';
 
-export const EXIT_STATUS = {
-  halted: 0,
-  error: 1,
-  'build-error': 2,
-  shutdown: 3,
-  timeout: 4,
-  'internal-error': 5,
-  'entry-failure': 5,
-  interrupted: 130,
-} as const;
-export type Outcome = keyof typeof EXIT_STATUS;
 
 const USAGE = `Usage:
   kvm-guest run FILE [--mode ${CPU_MODES.join('|')}] [--memory SIZE] [--load-address ADDR]
                      [--entry ADDR|SEG:OFF] [--timeout SECONDS] [--peek ADDR:LEN]... [--stats] [--json]
   kvm-guest build FILE [--mode MODE]
   kvm-guest info [--json]
+  kvm-guest dap                          serve the Debug Adapter Protocol on stdin/stdout
 
 FILE is a guest source (.S, .s, .c; built first), an ELF, or a flat binary.
 Exit status of run: 0 halted, 1 usage or other error, 2 build error, 3 triple fault (shutdown),
@@ -321,6 +313,8 @@ export async function main(argv: string[]): Promise<number> {
         return await buildCommand(positionals[0], values.mode);
       case 'info':
         return await infoCommand(values.json === true);
+      case 'dap':
+        return await new Promise<number>(() => serveDap()); // runs until the client disconnects
       default:
         throw new UsageError(`unknown command '${command}'\n${USAGE}`);
     }
@@ -329,14 +323,4 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`kvm-guest: ${known ? (e as Error).message : (e as Error).stack ?? String(e)}\n`);
     return 1;
   }
-}
-
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (e) => {
-      process.stderr.write(`kvm-guest: ${e instanceof Error ? e.stack : String(e)}\n`);
-      process.exit(1);
-    },
-  );
 }

@@ -20,6 +20,7 @@ await build({
   ...common,
   entryPoints: {
     cli: 'debug-adapter/cli.ts',
+    'debug-adapter': 'debug-adapter/adapter-entry.ts',
     'vcpu-worker': 'debug-adapter/vmm/vcpu-worker.ts',
   },
   outdir: 'dist',

@@ -15,7 +15,7 @@ import { ByteRing } from './byte-ring';
 import type { UnmappedAccess } from './devices/bus';
 import type { Regs, SRegs } from './kvm-structs';
 import {
-  CTL, DebugRun, OUTPUT_DEVICES, OutputDevice, STOP_REQUEST, StopInfo, WorkerInit, WorkerRequest, WorkerResponse,
+  CTL, DebugRun, ExitStats, OUTPUT_DEVICES, OutputDevice, STOP_REQUEST, StopInfo, WorkerInit, WorkerRequest, WorkerResponse,
 } from './vcpu-protocol';
 
 export interface MachineOptions {
@@ -113,6 +113,8 @@ export class Machine {
   private outputListeners: ((bytes: Uint8Array) => void)[] = [];
   private unmappedListeners: ((e: UnmappedEvent) => void)[] = [];
   private workerError?: Error;
+  /** Exit statistics as of the last stop (cumulative since the VM started). */
+  lastStats?: ExitStats;
 
   private constructor(private readonly kvm: KvmSystem, readonly options: MachineOptions) {
     this.vmFd = libc.ioctlInt(kvm.fd, IOCTL.KVM_CREATE_VM, 0, 'KVM_CREATE_VM');
@@ -253,7 +255,9 @@ export class Machine {
     try {
       const r = await this.request({ type: 'run', debug }, 'stopped');
       this.drainOutput();
-      return (r as Extract<WorkerResponse, { type: 'stopped' }>).stop;
+      const stop = (r as Extract<WorkerResponse, { type: 'stopped' }>).stop;
+      this.lastStats = stop.stats;
+      return stop;
     } finally {
       if (timer) clearTimeout(timer);
       this.running = false;

@@ -381,8 +381,7 @@ function serve(init: WorkerInit): void {
             if (req.debug) stop = debugRun(req.debug);
             else {
               watches = [];
-              setGuestDebug(0, []);
-              stop = runLoop();
+              stop = runLoop(); // guest debug stays as 'setGuestDebug' left it (the host probes use that)
             }
           } finally {
             Atomics.store(ctl, CTL.RUNNING, 0);

@@ -1,0 +1,12 @@
+// Entry point of the debug adapter process: DAP on stdin/stdout (VS Code starts it as a
+// DebugAdapterExecutable; `kvm-guest dap` serves it to any other DAP client).
+import { KvmGuestSession } from './session';
+
+export function serveDap(): void {
+  const session = new KvmGuestSession();
+  session.setRunAsServer(false);
+  session.start(process.stdin, process.stdout);
+  process.on('SIGTERM', () => session.shutdown());
+  // The session object keeps stdin open; the process ends when the client closes it.
+  process.stdin.on('end', () => process.exit(0));
+}

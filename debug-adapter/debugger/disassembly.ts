@@ -1,0 +1,91 @@
+// Disassembly for the Disassembly view: exactly `count` instructions around a reference, with
+// instructions *before* it found by decoding forward from a known instruction boundary (a symbol or
+// a line-table address) that lands exactly on the reference — x86 cannot be decoded backwards.
+import { Bitness, disassemble, DisassembledInstruction, Syntax } from '../program/disassembler';
+
+export interface DisassemblySource {
+  bitness: Bitness;
+  syntax: Syntax;
+  /** Readable bytes from `address` (possibly fewer than asked). */
+  read(address: bigint, length: number): Uint8Array;
+  /** Known instruction starts, sorted ascending. */
+  boundaries: bigint[];
+}
+
+export interface Instruction extends DisassembledInstruction {
+  /** No bytes could be read here, or no decoding reached it. */
+  placeholder?: boolean;
+}
+
+const MAX_INSN = 15;
+
+function decodeFrom(src: DisassemblySource, start: bigint, count: number): Instruction[] {
+  const bytes = src.read(start, count * MAX_INSN);
+  const out: Instruction[] = disassemble(bytes, start, src.bitness, count, src.syntax);
+  // An instruction cut short by the end of readable memory is not an instruction.
+  while (out.length && out[out.length - 1].invalid && Number(out[out.length - 1].address - start) + MAX_INSN > bytes.length) out.pop();
+  let next = out.length ? out[out.length - 1].address + BigInt(out[out.length - 1].bytes.length) : start;
+  while (out.length < count) {
+    out.push({ address: next, bytes: [], text: '(unreadable memory)', invalid: true, placeholder: true });
+    next += 1n;
+  }
+  return out;
+}
+
+/** Instruction starts in [from, to) decoded from `from`, if the decoding lands exactly on `to`. */
+function startsBetween(src: DisassemblySource, from: bigint, to: bigint): bigint[] | undefined {
+  const span = Number(to - from);
+  const bytes = src.read(from, span + MAX_INSN);
+  if (bytes.length < span) return undefined;
+  const starts: bigint[] = [];
+  for (const ins of disassemble(bytes, from, src.bitness, Infinity, src.syntax)) {
+    if (ins.address === to) return starts;
+    if (ins.address > to || ins.invalid) return undefined;
+    starts.push(ins.address);
+  }
+  return undefined;
+}
+
+/** The `want` instruction starts just before `ref`, as many as can be found reliably. */
+function startsBefore(src: DisassemblySource, ref: bigint, want: number): bigint[] {
+  let best: bigint[] = [];
+  const candidates = src.boundaries.filter((b) => b < ref).reverse();
+  for (const b of candidates) {
+    if (ref - b > BigInt(want * MAX_INSN + 4096)) break;
+    const starts = startsBetween(src, b, ref);
+    if (starts && starts.length > best.length) best = starts;
+    if (best.length >= want) return best.slice(-want);
+  }
+  if (best.length < want) {
+    // No boundary far enough back: try every start address that decodes exactly onto `ref`.
+    const lowest = ref - BigInt(Math.min(Number(ref), want * MAX_INSN));
+    for (let from = ref - BigInt(best.length ? Number(ref - best[0]) + 1 : 1); from >= lowest; from--) {
+      const starts = startsBetween(src, from, ref);
+      if (starts && starts.length > best.length) {
+        best = starts;
+        if (best.length >= want) break;
+      }
+    }
+  }
+  return best.slice(-want);
+}
+
+/** Exactly `count` instructions starting `offset` instructions from `ref` (offset may be negative). */
+export function disassembleAround(src: DisassemblySource, ref: bigint, offset: number, count: number): Instruction[] {
+  if (count <= 0) return [];
+  if (offset >= 0) {
+    const all = decodeFrom(src, ref, offset + count);
+    return all.slice(offset, offset + count);
+  }
+  const before = -offset;
+  const starts = startsBefore(src, ref, before);
+  const out: Instruction[] = [];
+  // Placeholders for what could not be reached, at descending addresses below the first found start.
+  const lowest = starts.length ? starts[0] : ref;
+  for (let i = before - starts.length; i > 0; i--)
+    out.push({ address: lowest - BigInt(i), bytes: [], text: '(no instruction boundary known here)', invalid: true, placeholder: true });
+  if (starts.length) out.push(...decodeFrom(src, starts[0], starts.length));
+  const rest = count - out.length;
+  if (rest > 0) out.push(...decodeFrom(src, ref, rest));
+  return out.slice(0, count);
+}

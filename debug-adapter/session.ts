@@ -1,0 +1,940 @@
+// The Debug Adapter Protocol session: translates DAP requests into monitor (vmm/), program and
+// inspection calls. One VM, one vCPU (thread 1). Guest code runs only inside `execute()`.
+import path from 'node:path';
+import {
+  BreakpointEvent, ExitedEvent, InitializedEvent, InvalidatedEvent, LoggingDebugSession, MemoryEvent,
+  OutputEvent, StoppedEvent, TerminatedEvent, Thread,
+} from '@vscode/debugadapter';
+import type { DebugProtocol } from '@vscode/debugprotocol';
+import { BuildFailure, prepareGuest, PreparedGuest, UsageError } from './guest-setup';
+import { Machine, prestartWorker, BootedWorker } from './vmm/machine';
+import type { StopInfo, OutputDevice, DebugRun } from './vmm/vcpu-protocol';
+import type { Regs, SRegs } from './vmm/kvm-structs';
+import { HostProbe, probeHost, probePaged32, paged32Unsupported } from './vmm/host-probe';
+import { currentBitness, describeStop, currentModeName, describePc } from './vmm/stop-report';
+import { loadDebugInfo, DebugInfo } from './program/debug-info';
+import { disassemble, Syntax } from './program/disassembler';
+import { Breakpoint, BreakpointStore, hitConditionMet, LineBinding } from './debugger/breakpoints';
+import { GuestAddressSpace, parseMemoryReference, linearRef } from './debugger/guest-address-space';
+import { disassembleAround } from './debugger/disassembly';
+import { VariableTree, MachineState, DataSymbol } from './debugger/variables';
+import { createEvalContext, evaluate, evaluateCondition, EvalContext, formatValue, interpolate } from './inspect/expression';
+import { writeRegister } from './inspect/register-names';
+import { decodeRflags } from './inspect/decode';
+import { runReplCommand } from './debugger/repl-commands';
+import { EXIT_STATUS } from './exit-status';
+
+export interface LaunchArguments extends DebugProtocol.LaunchRequestArguments {
+  program: string;
+  mode?: string;
+  memory?: string;
+  loadAddress?: string;
+  entry?: string;
+  stopOnEntry?: boolean;
+  build?: boolean;
+  serial?: OutputDevice[] | 'all' | 'none';
+  timeout?: number;
+  disassemblySyntax?: Syntax;
+  cwd?: string;
+}
+
+const THREAD_ID = 1;
+
+interface Stopped {
+  regs: Regs;
+  sregs: SRegs;
+  pc: bigint;
+  tree?: VariableTree;
+}
+
+/** An error the client sees as a failed request, with a message the user can act on. */
+class RequestError extends Error {}
+
+export class KvmGuestSession extends LoggingDebugSession {
+  private launchArgs?: LaunchArguments;
+  private prepared?: PreparedGuest;
+  private machine?: Machine;
+  private info?: DebugInfo;
+  private probe?: HostProbe;
+  private probePromise?: Promise<HostProbe>;
+  private booted?: BootedWorker;
+  private readonly breakpoints = new BreakpointStore();
+  private stopped?: Stopped;
+  private running = false;
+  private pauseRequested = false;
+  private ended = false;
+  /** The VM cannot go on (triple fault, internal error): the next resume ends the session. */
+  private dead?: { exitCode: number; message: string };
+  private configurationDone?: () => void;
+  private readonly configured = new Promise<void>((r) => (this.configurationDone = r));
+  private syntax: Syntax = 'att';
+  private decoder = new TextDecoder('utf-8');
+  private warnedScanning = false;
+
+  constructor() {
+    super();
+    this.setDebuggerLinesStartAt1(true);
+    this.setDebuggerColumnsStartAt1(true);
+  }
+
+  // ---- helpers --------------------------------------------------------------------------------
+
+  private console(text: string, category: 'console' | 'stdout' | 'stderr' | 'important' = 'console'): void {
+    this.sendEvent(new OutputEvent(text.endsWith('\n') ? text : text + '\n', category));
+  }
+
+  private fail(response: DebugProtocol.Response, message: string, showUser = false): void {
+    this.sendErrorResponse(response, { id: 1000, format: message.replace(/{/g, '{{').replace(/}/g, '}}'), showUser });
+  }
+
+  /** Runs a request handler, turning any exception into an error response (the session goes on). */
+  private async guard(response: DebugProtocol.Response, work: () => Promise<void> | void): Promise<void> {
+    try {
+      await work();
+    } catch (e) {
+      this.fail(response, e instanceof Error ? e.message : String(e), e instanceof UsageError || e instanceof BuildFailure);
+    }
+  }
+
+  private requireStopped(): Stopped {
+    if (!this.machine || this.ended) throw new RequestError('the guest is not running');
+    if (!this.stopped || this.running) throw new RequestError('the guest is running: pause it first');
+    return this.stopped;
+  }
+
+  private space(s: Stopped = this.requireStopped()): GuestAddressSpace {
+    return new GuestAddressSpace(this.machine!.memory, s.sregs);
+  }
+
+  private bias(): number {
+    return this.prepared?.mode === 'real' ? this.prepared.loadAddress ?? 0 : 0;
+  }
+
+  private symbolValue = (name: string): bigint | undefined => {
+    const s = this.info?.symbols.lookup(name);
+    return s ? BigInt(s.value) : undefined;
+  };
+
+  private evalContext(s: Stopped): EvalContext {
+    const space = this.space(s);
+    return createEvalContext({
+      bitness: currentBitness(s.sregs),
+      regs: s.regs,
+      sregs: s.sregs,
+      symbols: this.symbolValue,
+      readMemory: (address, size) => {
+        const r = space.read({ address, physical: false }, size);
+        return r.unreadable ? undefined : r.data;
+      },
+    });
+  }
+
+  private bindLine = (file: string, line: number): LineBinding => {
+    if (!this.info) return { reason: 'the program is not built yet' };
+    const r = this.info.lines.resolveBreakpoint(file, line);
+    if ('reason' in r) return r;
+    return { line: r.line, addresses: r.addresses.map((a) => BigInt(a)) };
+  };
+
+  private toDapBreakpoint(bp: Breakpoint): DebugProtocol.Breakpoint {
+    const out: DebugProtocol.Breakpoint = { id: bp.id, verified: bp.verified, message: bp.message };
+    if (bp.kind === 'source') {
+      out.line = bp.line;
+      out.source = { path: bp.path, name: path.basename(bp.path!) };
+    }
+    if (bp.addresses.length) out.instructionReference = linearRef(bp.addresses[0]);
+    return out;
+  }
+
+  // ---- lifecycle ------------------------------------------------------------------------------
+
+  protected override initializeRequest(response: DebugProtocol.InitializeResponse): void {
+    response.body = {
+      supportsConfigurationDoneRequest: true,
+      supportsConditionalBreakpoints: true,
+      supportsHitConditionalBreakpoints: true,
+      supportsLogPoints: true,
+      supportsFunctionBreakpoints: true,
+      supportsInstructionBreakpoints: true,
+      supportsDataBreakpoints: true,
+      supportsDataBreakpointBytes: true,
+      supportsSteppingGranularity: true,
+      supportsDisassembleRequest: true,
+      supportsReadMemoryRequest: true,
+      supportsWriteMemoryRequest: true,
+      supportsSetVariable: true,
+      supportsEvaluateForHovers: true,
+      supportsRestartRequest: true,
+      supportsTerminateRequest: true,
+      supportsValueFormattingOptions: true,
+      supportsStepBack: false,
+    };
+    this.sendResponse(response);
+    // Probing costs a few throw-away VMs: start it now, it is needed once the program is loaded.
+    this.probePromise = probeHost();
+    this.probePromise.catch(() => {});
+    this.booted = prestartWorker();
+    this.sendEvent(new InitializedEvent());
+  }
+
+  protected override configurationDoneRequest(response: DebugProtocol.ConfigurationDoneResponse): void {
+    this.sendResponse(response);
+    this.configurationDone?.();
+  }
+
+  protected override async launchRequest(response: DebugProtocol.LaunchResponse, args: LaunchArguments): Promise<void> {
+    this.launchArgs = args;
+    this.syntax = args.disassemblySyntax === 'intel' ? 'intel' : 'att';
+    try {
+      await this.startMachine(args);
+    } catch (e) {
+      if (e instanceof BuildFailure) {
+        for (const d of e.diagnostics)
+          this.console(`${d.file}:${d.line}${d.column ? ':' + d.column : ''}: ${d.severity}: ${d.message}`, 'stderr');
+        this.fail(response, `Build failed: ${e.message}`, true);
+      } else this.fail(response, e instanceof Error ? e.message : String(e), true);
+      this.sendEvent(new TerminatedEvent());
+      return;
+    }
+    this.sendResponse(response);
+    await this.configured;
+    if (args.stopOnEntry) this.reportStopped('entry', await this.machine!.getState(), 'stopped at the entry point');
+    else void this.execute({ kind: 'continue' });
+  }
+
+  private async startMachine(args: LaunchArguments): Promise<void> {
+    if (!args.program) throw new UsageError('launch needs "program": a guest source (.S, .s, .c), an ELF or a flat binary');
+    const file = path.resolve(args.cwd ?? process.cwd(), args.program);
+    const outputDevices: OutputDevice[] | undefined =
+      args.serial === undefined || args.serial === 'all' ? undefined : args.serial === 'none' ? [] : args.serial;
+    const prepared = await prepareGuest({
+      file, mode: args.mode, memory: args.memory, loadAddress: args.loadAddress, entry: args.entry, outputDevices, build: args.build,
+    });
+    if (prepared.mode === 'paged32') {
+      const p = await probePaged32();
+      if (!p.ok) throw new UsageError(paged32Unsupported(p.note));
+    }
+    for (const d of prepared.build?.diagnostics ?? []) this.console(`${d.file}:${d.line}: ${d.severity}: ${d.message}`, 'stderr');
+    this.prepared = prepared;
+    this.info = prepared.elfPath ? loadDebugInfo(prepared.elfPath, { bias: this.bias() }) : undefined;
+    for (const bp of this.breakpoints.rebindSources(this.bindLine)) this.sendEvent(new BreakpointEvent('changed', this.toDapBreakpoint(bp)));
+
+    this.probe = await this.probePromise!;
+    this.console(this.describeBreakpointMethod());
+    const machine = await Machine.create(prepared.machine, this.booted ?? prestartWorker());
+    this.booted = undefined;
+    this.machine = machine;
+    this.dead = undefined;
+    this.ended = false;
+    machine.onOutput((bytes) => this.sendEvent(new OutputEvent(this.decoder.decode(bytes, { stream: true }), 'stdout')));
+    machine.onUnmapped((e) =>
+      this.console(
+        `unmapped ${e.space === 'port' ? 'I/O port' : 'MMIO'} ${e.write ? 'write' : 'read'} at 0x${e.address.toString(16)} (${e.size} bytes) by the guest at 0x${e.rip.toString(16)}: reads return all-ones, writes are dropped (reported once per address)`,
+        'important',
+      ),
+    );
+    this.console(
+      `${path.basename(file)}: ${prepared.mode} mode (from ${prepared.modeSource}), ${prepared.machine.memorySize >> 10} KiB of memory, entry ${describePc(
+        (await machine.getState()).regs, (await machine.getState()).sregs)}`,
+    );
+  }
+
+  private describeBreakpointMethod(): string {
+    const p = this.probe!;
+    const why = `software int3 breakpoints ${p.softwareBreakpoints ? 'work' : `do not work on this host (${p.notes.softwareBreakpoints})`}`;
+    if (p.hardwareBreakpoints)
+      return `Breakpoints: hardware debug registers DR0–DR3 for up to four at once, single-step scanning beyond four; ${why}.`;
+    if (p.singleStep) return `Breakpoints: single-step scanning (hardware debug registers do not fire on this host); ${why}.`;
+    return 'Breakpoints: this host supports no breakpoint method (no debug exits): breakpoints will not be hit.';
+  }
+
+  protected override async disconnectRequest(response: DebugProtocol.DisconnectResponse): Promise<void> {
+    await this.teardown();
+    this.sendResponse(response);
+  }
+
+  protected override async terminateRequest(response: DebugProtocol.TerminateResponse): Promise<void> {
+    await this.teardown();
+    this.sendResponse(response);
+    this.sendEvent(new TerminatedEvent());
+  }
+
+  protected override async restartRequest(response: DebugProtocol.RestartResponse): Promise<void> {
+    await this.guard(response, async () => {
+      await this.teardown();
+      this.breakpoints.resetHits();
+      this.decoder = new TextDecoder('utf-8');
+      this.probePromise ??= probeHost();
+      await this.startMachine(this.launchArgs!);
+      this.sendResponse(response);
+      if (this.launchArgs!.stopOnEntry) this.reportStopped('entry', await this.machine!.getState(), 'stopped at the entry point');
+      else void this.execute({ kind: 'continue' });
+    });
+  }
+
+  private async teardown(): Promise<void> {
+    this.ended = true;
+    this.pauseRequested = true;
+    const m = this.machine;
+    this.machine = undefined;
+    this.stopped = undefined;
+    if (m) {
+      m.pause();
+      await m.destroy();
+    }
+    await this.booted?.worker.terminate();
+    this.booted = undefined;
+  }
+
+  private endSession(exitCode: number, message: string): void {
+    if (this.ended) return;
+    this.console(message, exitCode === 0 ? 'console' : 'important');
+    this.sendEvent(new ExitedEvent(exitCode));
+    this.sendEvent(new TerminatedEvent());
+    void this.teardown();
+  }
+
+  // ---- execution ------------------------------------------------------------------------------
+
+  protected override threadsRequest(response: DebugProtocol.ThreadsResponse): void {
+    response.body = { threads: [new Thread(THREAD_ID, 'vCPU 0')] };
+    this.sendResponse(response);
+  }
+
+  protected override continueRequest(response: DebugProtocol.ContinueResponse): void {
+    response.body = { allThreadsContinued: true };
+    this.sendResponse(response);
+    void this.execute({ kind: 'continue' });
+  }
+
+  protected override nextRequest(response: DebugProtocol.NextResponse, args: DebugProtocol.NextArguments): void {
+    this.sendResponse(response);
+    void this.execute({ kind: args.granularity === 'instruction' ? 'instruction' : 'over' });
+  }
+
+  protected override stepInRequest(response: DebugProtocol.StepInResponse, args: DebugProtocol.StepInArguments): void {
+    this.sendResponse(response);
+    void this.execute({ kind: args.granularity === 'instruction' ? 'instruction' : 'in' });
+  }
+
+  protected override stepOutRequest(response: DebugProtocol.StepOutResponse): void {
+    this.sendResponse(response);
+    void this.execute({ kind: 'out' });
+  }
+
+  protected override pauseRequest(response: DebugProtocol.PauseResponse): void {
+    this.sendResponse(response);
+    if (this.running) {
+      this.pauseRequested = true;
+      this.machine?.pause();
+    }
+  }
+
+  private debugRun(extra: Partial<DebugRun> = {}, more: bigint[] = []): DebugRun {
+    const breakpoints = [...new Set([...this.breakpoints.addresses(), ...more])];
+    const hardware = this.probe?.hardwareBreakpoints === true;
+    if (hardware && breakpoints.length > 4 && !this.warnedScanning) {
+      this.warnedScanning = true;
+      this.console(`${breakpoints.length} breakpoints: more than the four debug registers, so execution is single-stepped and compared (slower).`);
+    }
+    const watches = this.breakpoints.data.map((d) => [d.start, d.end] as [number, number]);
+    return { breakpoints, hardware, watches, ...extra };
+  }
+
+  private lineRange(pc: bigint): [bigint, bigint] | undefined {
+    const r = this.info?.lines.lineRange(Number(pc));
+    return r ? [BigInt(r.start), BigInt(r.end)] : undefined;
+  }
+
+  /** The instruction at a linear address (decoded in the current bitness). */
+  private instructionAt(pc: bigint, s: Stopped): { length: number; text: string; mnemonicIsCall: boolean } | undefined {
+    const r = this.space(s).read({ address: pc, physical: false }, 15);
+    const [ins] = disassemble(r.data, pc, currentBitness(s.sregs), 1, 'att');
+    if (!ins || ins.invalid) return undefined;
+    const t = ins.text.trim();
+    return { length: ins.bytes.length, text: t, mnemonicIsCall: /^(call|lcall|int\b|into|syscall|rep|repe|repz|repne|repnz)/.test(t) };
+  }
+
+  /** Call sites (and rep-string/int instructions) inside [start, end), which "step over" runs over. */
+  private callSites(range: [bigint, bigint], s: Stopped): bigint[] {
+    const r = this.space(s).read({ address: range[0], physical: false }, Number(range[1] - range[0]));
+    return disassemble(r.data, range[0], currentBitness(s.sregs), Infinity, 'att')
+      .filter((i) => /^(call|lcall|int\b|into|syscall|rep|repe|repz|repne|repnz)/.test(i.text.trim()))
+      .map((i) => i.address);
+  }
+
+  private async run(debug: DebugRun): Promise<StopInfo> {
+    const timeout = this.launchArgs?.timeout;
+    return this.machine!.run(timeout ? timeout * 1000 : undefined, debug);
+  }
+
+  private async execute(step: { kind: 'continue' | 'instruction' | 'over' | 'in' | 'out' }): Promise<void> {
+    if (!this.machine || this.running || this.ended) return;
+    if (this.dead) return this.endSession(this.dead.exitCode, this.dead.message);
+    const start = this.stopped ?? { ...(await this.machine.getState()), pc: 0n };
+    start.pc = start.sregs.cs.base + start.regs.rip;
+    this.running = true;
+    this.pauseRequested = false;
+    this.stopped = undefined;
+    try {
+      const stop = await this.executeSteps(step.kind, start);
+      if (stop) await this.handleStop(stop, step.kind !== 'continue');
+    } catch (e) {
+      if (!this.ended) {
+        this.console(`internal error while running the guest: ${e instanceof Error ? e.stack : String(e)}`, 'stderr');
+        this.reportStopped('exception', await this.machine.getState(), 'the debugger failed to run the guest; see the Debug Console');
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  /** Runs one user-level action to its stop (breakpoint conditions and step-overs handled here). */
+  private async executeSteps(kind: 'continue' | 'instruction' | 'over' | 'in' | 'out', start: Stopped): Promise<StopInfo | undefined> {
+    const range = kind === 'over' || kind === 'in' ? this.lineRange(start.pc) : undefined;
+    if ((kind === 'over' || kind === 'in') && !range) kind = 'instruction'; // no line here: step an instruction
+    for (;;) {
+      let stop: StopInfo;
+      if (kind === 'instruction') stop = await this.run(this.debugRun({ singleStep: true }));
+      else if (kind === 'in') stop = await this.run(this.debugRun({ stepRanges: [range!] }));
+      else if (kind === 'over') {
+        const calls = this.callSites(range!, start);
+        stop = await this.run(this.debugRun({ stepRanges: [range!], stopPoints: calls }));
+        if (stop.reason === 'step' && calls.includes(stop.pc!) && !this.pauseRequested) {
+          // At a call inside the line: run to the instruction after it, then go on stepping.
+          const here: Stopped = { regs: stop.regs, sregs: stop.sregs, pc: stop.pc! };
+          const ins = this.instructionAt(here.pc, here);
+          const after = here.pc + BigInt(ins?.length ?? 1);
+          stop = await this.run(this.debugRun({}, [after]));
+          if (stop.reason === 'breakpoint' && stop.pc === after && this.breakpoints.at(after).length === 0 && !this.pauseRequested) {
+            if (after >= range![0] && after < range![1]) {
+              start = { regs: stop.regs, sregs: stop.sregs, pc: after };
+              continue;
+            }
+            stop.reason = 'step';
+          }
+        }
+      } else if (kind === 'out') {
+        const sym = this.info?.symbols.at(Number(start.pc));
+        const fnStart = sym ? BigInt(sym.symbol.value) : start.pc;
+        const fnEnd = this.functionEnd(fnStart, start.pc);
+        stop = await this.run(this.debugRun({ stepRanges: [[fnStart, fnEnd]], stepOutSp: start.regs.rsp }));
+      } else stop = await this.run(this.debugRun());
+
+      if (stop.reason === 'breakpoint' && kind === 'continue') {
+        const decision = this.breakpointDecision(stop);
+        if (decision === 'continue' && !this.pauseRequested) {
+          start = { regs: stop.regs, sregs: stop.sregs, pc: stop.pc! };
+          continue;
+        }
+      } else if (stop.reason === 'breakpoint') {
+        // A breakpoint met while stepping stops the step, if its condition holds.
+        if (this.breakpointDecision(stop) === 'continue' && !this.pauseRequested) {
+          start = { regs: stop.regs, sregs: stop.sregs, pc: stop.pc! };
+          if (kind === 'instruction') stop.reason = 'step';
+          else continue;
+        }
+      }
+      return stop;
+    }
+  }
+
+  /** The end of the function containing pc: the next symbol after its start, or a page later. */
+  private functionEnd(fnStart: bigint, pc: bigint): bigint {
+    const next = this.info?.symbols
+      .all()
+      .map((s) => BigInt(s.value))
+      .filter((v) => v > fnStart)
+      .sort((a, b) => (a < b ? -1 : 1))[0];
+    return next !== undefined && next > pc ? next : pc + 1n;
+  }
+
+  private stopIds = new Map<bigint, number[]>();
+
+  /** Counts hits at a breakpoint stop and decides: stop, or log and continue. */
+  private breakpointDecision(stop: StopInfo): 'stop' | 'continue' {
+    const at = this.breakpoints.at(stop.pc!);
+    if (at.length === 0) return 'stop'; // a temporary step-over breakpoint
+    const s: Stopped = { regs: stop.regs, sregs: stop.sregs, pc: stop.pc! };
+    const ctx = this.evalContext(s);
+    const stopping: number[] = [];
+    for (const bp of at) {
+      if (bp.condition) {
+        try {
+          if (!evaluateCondition(bp.condition, ctx)) continue;
+        } catch (e) {
+          this.console(`breakpoint condition '${bp.condition}' failed: ${(e as Error).message}; stopping`, 'stderr');
+        }
+      }
+      bp.hits++;
+      if (bp.hitCondition) {
+        try {
+          if (!hitConditionMet(bp.hitCondition, bp.hits)) continue;
+        } catch (e) {
+          this.console((e as Error).message, 'stderr');
+        }
+      }
+      if (bp.logMessage) {
+        const loc = this.info?.lines.locate(Number(s.pc));
+        this.sendEvent(new OutputEvent(interpolate(bp.logMessage, ctx) + '\n', 'console', loc ? { source: { path: loc.file }, line: loc.line } : undefined) as DebugProtocol.OutputEvent);
+        continue;
+      }
+      stopping.push(bp.id);
+    }
+    this.stopIds.set(stop.pc!, stopping);
+    return stopping.length ? 'stop' : 'continue';
+  }
+
+  private async handleStop(stop: StopInfo, stepping: boolean): Promise<void> {
+    if (this.ended) return;
+    const message = describeStop(stop, { timeoutSeconds: this.launchArgs?.timeout });
+    switch (stop.reason) {
+      case 'halted':
+        return this.endSession(EXIT_STATUS.halted, message);
+      case 'timeout':
+        return this.endSession(EXIT_STATUS.timeout, message);
+      case 'terminated':
+        return;
+      case 'paused':
+        return this.reportStopped(this.pauseRequested ? 'pause' : 'step', stop, 'paused');
+      case 'step':
+        return this.reportStopped('step', stop);
+      case 'breakpoint': {
+        if (this.breakpoints.at(stop.pc!).length === 0) return this.reportStopped('step', stop);
+        return this.reportStopped('breakpoint', stop, undefined, this.stopIds.get(stop.pc!));
+      }
+      case 'data-breakpoint':
+        return this.reportStopped('data breakpoint', stop, this.describeWrite(stop));
+      case 'shutdown':
+        this.dead = { exitCode: EXIT_STATUS.shutdown, message };
+        this.console(message, 'important');
+        return this.reportStopped('exception', stop, 'Triple fault (KVM_EXIT_SHUTDOWN): the guest cannot continue. Inspect the registers; Continue ends the session.');
+      default: {
+        this.dead = { exitCode: stop.reason === 'internal-error' || stop.reason === 'entry-failure' ? EXIT_STATUS['internal-error'] : EXIT_STATUS.error, message };
+        this.console(message, 'important');
+        void stepping;
+        return this.reportStopped('exception', stop, message);
+      }
+    }
+  }
+
+  /** "write of 4 bytes (2a 00 00 00) to 0x400 by the instruction at …" for a data breakpoint stop. */
+  private describeWrite(stop: StopInfo): string {
+    const w = stop.write!;
+    const s: Stopped = { regs: stop.regs, sregs: stop.sregs, pc: stop.sregs.cs.base + stop.regs.rip };
+    const writer = this.instructionEndingAt(s.pc, s);
+    const loc = writer ? this.info?.lines.locate(Number(writer.address)) : undefined;
+    const data = w.data.map((b) => b.toString(16).padStart(2, '0')).join(' ');
+    return (
+      `Data breakpoint: write of ${w.length} byte${w.length === 1 ? '' : 's'} (${data}) to 0x${w.address.toString(16)}` +
+      (writer ? ` by ${writer.text} at 0x${writer.address.toString(16)}` : '') +
+      (loc ? ` (${path.basename(loc.file)}:${loc.line})` : '')
+    );
+  }
+
+  /** The instruction that ends exactly at `pc` (the one just executed), via known boundaries. */
+  private instructionEndingAt(pc: bigint, s: Stopped): { address: bigint; text: string } | undefined {
+    const [prev] = disassembleAround(this.disassemblySource(s), pc, -1, 1);
+    return prev && !prev.placeholder && !prev.invalid ? { address: prev.address, text: prev.text } : undefined;
+  }
+
+  private reportStopped(reason: string, state: { regs: Regs; sregs: SRegs }, description?: string, hitBreakpointIds?: number[]): void {
+    if (this.ended) return;
+    this.stopped = { regs: state.regs, sregs: state.sregs, pc: state.sregs.cs.base + state.regs.rip };
+    const ev = new StoppedEvent(reason, THREAD_ID) as DebugProtocol.StoppedEvent;
+    ev.body.allThreadsStopped = true;
+    if (description) ev.body.description = description;
+    if (description && reason === 'exception') ev.body.text = description;
+    if (hitBreakpointIds?.length) ev.body.hitBreakpointIds = hitBreakpointIds;
+    this.sendEvent(ev);
+  }
+
+  // ---- breakpoints ----------------------------------------------------------------------------
+
+  protected override setBreakPointsRequest(response: DebugProtocol.SetBreakpointsResponse, args: DebugProtocol.SetBreakpointsArguments): void {
+    const file = args.source.path ?? args.source.name ?? '';
+    const specs = (args.breakpoints ?? []).map((b) => ({ line: b.line, condition: b.condition, hitCondition: b.hitCondition, logMessage: b.logMessage }));
+    const list = this.breakpoints.setSource(file, specs, this.info ? this.bindLine : undefined);
+    response.body = { breakpoints: list.map((bp) => this.toDapBreakpoint(bp)) };
+    this.sendResponse(response);
+  }
+
+  protected override setInstructionBreakpointsRequest(response: DebugProtocol.SetInstructionBreakpointsResponse, args: DebugProtocol.SetInstructionBreakpointsArguments): void {
+    const list = this.breakpoints.setInstruction(
+      args.breakpoints.map((b) => {
+        const ref = parseMemoryReference(b.instructionReference);
+        return {
+          reference: b.instructionReference, offset: b.offset, condition: b.condition, hitCondition: b.hitCondition,
+          address: ref && !ref.physical ? ref.address + BigInt(b.offset ?? 0) : undefined,
+          error: ref && !ref.physical ? undefined : `'${b.instructionReference}' is not a linear address`,
+        };
+      }),
+    );
+    response.body = { breakpoints: list.map((bp) => this.toDapBreakpoint(bp)) };
+    this.sendResponse(response);
+  }
+
+  protected override setFunctionBreakPointsRequest(response: DebugProtocol.SetFunctionBreakpointsResponse, args: DebugProtocol.SetFunctionBreakpointsArguments): void {
+    const list = this.breakpoints.setFunctions(
+      args.breakpoints.map((b) => {
+        const sym = this.info?.symbols.lookup(b.name);
+        return {
+          name: b.name, condition: b.condition, hitCondition: b.hitCondition, address: sym ? BigInt(sym.value) : undefined,
+          error: sym ? undefined : this.info ? `no symbol '${b.name}' in the program` : 'the program is not built yet',
+        };
+      }),
+    );
+    response.body = { breakpoints: list.map((bp) => this.toDapBreakpoint(bp)) };
+    this.sendResponse(response);
+  }
+
+  protected override dataBreakpointInfoRequest(response: DebugProtocol.DataBreakpointInfoResponse, args: DebugProtocol.DataBreakpointInfoArguments): void {
+    void this.guard(response, () => {
+      let address: bigint | undefined;
+      if (args.asAddress) address = parseMemoryReference(args.name)?.address;
+      else if (this.info?.symbols.lookup(args.name)) address = this.symbolValue(args.name);
+      else if (this.stopped) {
+        try {
+          address = evaluate(args.name, this.evalContext(this.stopped)).address;
+        } catch {
+          address = undefined;
+        }
+      }
+      const bytes = args.bytes ?? 4;
+      response.body =
+        address === undefined
+          ? { dataId: null, description: `'${args.name}' has no address to watch` }
+          : { dataId: `0x${address.toString(16)}:${bytes}`, description: `${bytes} bytes at 0x${address.toString(16)}`, accessTypes: ['write'], canPersist: true };
+      this.sendResponse(response);
+    });
+  }
+
+  protected override setDataBreakpointsRequest(response: DebugProtocol.SetDataBreakpointsResponse, args: DebugProtocol.SetDataBreakpointsArguments): void {
+    const out: DebugProtocol.Breakpoint[] = [];
+    this.breakpoints.data = [];
+    for (const b of args.breakpoints) {
+      const m = /^0x([0-9a-f]+):(\d+)$/i.exec(b.dataId);
+      if (!m || (b.accessType && b.accessType !== 'write')) {
+        out.push({ verified: false, message: b.accessType && b.accessType !== 'write' ? 'only write data breakpoints are supported (read-only memory slots catch writes)' : `bad data breakpoint id '${b.dataId}'` });
+        continue;
+      }
+      const linear = BigInt('0x' + m[1]);
+      const phys = this.stopped ? this.space(this.stopped).translate(linear) : linear;
+      if (phys === undefined || (this.machine && phys >= BigInt(this.machine.memory.size))) {
+        out.push({ verified: false, message: `0x${linear.toString(16)} is not mapped to guest RAM` });
+        continue;
+      }
+      this.breakpoints.data.push({ dataId: b.dataId, start: Number(phys), end: Number(phys) + Number(m[2]), condition: b.condition, hitCondition: b.hitCondition, hits: 0 });
+      out.push({ verified: true, message: `write watch on ${m[2]} bytes at 0x${linear.toString(16)}` });
+    }
+    response.body = { breakpoints: out };
+    this.sendResponse(response);
+  }
+
+  // ---- state ----------------------------------------------------------------------------------
+
+  protected override stackTraceRequest(response: DebugProtocol.StackTraceResponse, args: DebugProtocol.StackTraceArguments): void {
+    void this.guard(response, () => {
+      const s = this.requireStopped();
+      const frames = this.walkFrames(s).map((pc, i) => this.frameAt(pc, i));
+      const start = args.startFrame ?? 0;
+      const levels = args.levels || frames.length;
+      response.body = { stackFrames: frames.slice(start, start + levels), totalFrames: frames.length };
+      this.sendResponse(response);
+    });
+  }
+
+  private frameAt(pc: bigint, index: number): DebugProtocol.StackFrame {
+    const loc = this.info?.lines.locate(Number(pc));
+    const sym = this.info?.symbols.at(Number(pc));
+    const name = sym ? (sym.offset ? `${sym.symbol.name}+0x${sym.offset.toString(16)}` : sym.symbol.name) : `0x${pc.toString(16)}`;
+    const frame: DebugProtocol.StackFrame = {
+      id: index + 1, name, line: loc?.line ?? 0, column: loc ? Math.max(loc.column, 1) : 0,
+      instructionPointerReference: linearRef(pc),
+    };
+    if (loc) frame.source = { name: path.basename(loc.file), path: loc.file };
+    else frame.presentationHint = 'subtle';
+    return frame;
+  }
+
+  /** The PC, then return addresses from the frame-pointer chain (or [sp] in a leaf called by `call`). */
+  private walkFrames(s: Stopped): bigint[] {
+    const frames = [s.pc];
+    const bitness = currentBitness(s.sregs);
+    const word = bitness / 8;
+    const space = this.space(s);
+    const readWord = (linear: bigint): bigint | undefined => {
+      const r = space.read({ address: linear, physical: false }, word);
+      if (r.unreadable) return undefined;
+      let v = 0n;
+      for (let i = r.data.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(r.data[i]);
+      return v;
+    };
+    const ssBase = s.sregs.ss.base;
+    const looksLikeReturn = (ret: bigint | undefined): ret is bigint => {
+      if (ret === undefined || ret === 0n || !this.info?.lines.locate(Number(ret))) return false;
+      const before = this.instructionEndingAt(ret, s);
+      return before !== undefined && /^(call|lcall)/.test(before.text);
+    };
+    const mask = bitness === 64 ? 0xffffffffffffffffn : bitness === 32 ? 0xffffffffn : 0xffffn;
+    let fp = s.regs.rbp & mask;
+    const sp = s.regs.rsp & mask;
+    // Frame-pointer chain first (C with frame pointers)...
+    for (let depth = 0; depth < 64 && fp > sp; depth++) {
+      const ret = readWord(ssBase + fp + BigInt(word));
+      const next = readWord(ssBase + fp);
+      if (!looksLikeReturn(ret) || next === undefined || next <= fp) break;
+      if (!frames.includes(ret)) frames.push(ret);
+      fp = next;
+    }
+    if (frames.length > 1) return frames;
+    // ...else scan the stack for return addresses (assembly without frame pointers): a word that
+    // points just after a call instruction in the program.
+    for (let i = 0, at = sp; i < 256 && frames.length < 32; i++, at += BigInt(word)) {
+      const v = readWord(ssBase + at);
+      if (v === undefined) break;
+      if (looksLikeReturn(v)) frames.push(v);
+    }
+    return frames;
+  }
+
+  private machineState(s: Stopped): MachineState {
+    const space = this.space(s);
+    return {
+      regs: s.regs, sregs: s.sregs, bitness: currentBitness(s.sregs), longMode: (s.sregs.efer & 0x400n) !== 0n,
+      dataSymbols: this.dataSymbols(),
+      read: (address, size) => {
+        const r = space.read({ address, physical: false }, size);
+        if (r.unreadable) return undefined;
+        let v = 0n;
+        for (let i = size - 1; i >= 0; i--) v = (v << 8n) | BigInt(r.data[i]);
+        return v;
+      },
+    };
+  }
+
+  /** Labels of data (object symbols, or labels outside every line-table range). */
+  private dataSymbols(): DataSymbol[] {
+    if (!this.info) return [];
+    return this.info.symbols
+      .all()
+      .filter((sym) => sym.kind === 'object' || (sym.kind === 'notype' && !this.info!.lines.locate(sym.value)))
+      .map((sym) => ({ name: sym.name, address: BigInt(sym.value), size: sym.size }))
+      .slice(0, 200);
+  }
+
+  protected override scopesRequest(response: DebugProtocol.ScopesResponse): void {
+    void this.guard(response, () => {
+      const s = this.requireStopped();
+      s.tree = new VariableTree(this.machineState(s));
+      response.body = { scopes: s.tree.scopes() };
+      this.sendResponse(response);
+    });
+  }
+
+  protected override variablesRequest(response: DebugProtocol.VariablesResponse, args: DebugProtocol.VariablesArguments): void {
+    void this.guard(response, () => {
+      const s = this.requireStopped();
+      const hex = args.format?.hex !== false;
+      if (!s.tree || !hex) {
+        const tree = new VariableTree(this.machineState(s), hex);
+        if (!s.tree) s.tree = tree;
+        tree.scopes();
+        const vars = (hex ? s.tree : tree).variables(args.variablesReference);
+        if (!vars) throw new RequestError(`unknown variables reference ${args.variablesReference}`);
+        response.body = { variables: vars };
+      } else {
+        const vars = s.tree.variables(args.variablesReference);
+        if (!vars) throw new RequestError(`unknown variables reference ${args.variablesReference}`);
+        response.body = { variables: vars };
+      }
+      this.sendResponse(response);
+    });
+  }
+
+  protected override setVariableRequest(response: DebugProtocol.SetVariableResponse, args: DebugProtocol.SetVariableArguments): void {
+    void this.guard(response, async () => {
+      const s = this.requireStopped();
+      const scope = s.tree?.scopeName(args.variablesReference);
+      if (!scope) throw new RequestError(`cannot set '${args.name}' here`);
+      const value = evaluate(args.value, this.evalContext(s)).value;
+      let regs = s.regs;
+      let sregs = s.sregs;
+      if (scope === 'Flags') {
+        const field = decodeRflags(regs.rflags).find((f) => f.name === args.name);
+        if (!field || field.bit === undefined) throw new RequestError(`unknown flag '${args.name}'`);
+        const width = BigInt(field.width ?? 1);
+        const mask = ((1n << width) - 1n) << BigInt(field.bit);
+        regs = { ...regs, rflags: (regs.rflags & ~mask) | ((value << BigInt(field.bit)) & mask) | 0x2n };
+      } else if (scope === 'Registers' || scope === 'System') {
+        ({ regs, sregs } = writeRegister(args.name, value, regs, sregs));
+      } else if (scope === 'Symbols') {
+        const sym = this.dataSymbols().find((d) => d.name === args.name);
+        if (!sym) throw new RequestError(`unknown symbol '${args.name}'`);
+        const size = [1, 2, 4, 8].includes(sym.size) ? sym.size : Math.min(currentBitness(s.sregs) / 8, 4);
+        const bytes = new Uint8Array(size);
+        for (let i = 0; i < size; i++) bytes[i] = Number((value >> BigInt(8 * i)) & 0xffn);
+        if (this.space(s).write({ address: sym.address, physical: false }, bytes) < size) throw new RequestError(`0x${sym.address.toString(16)} is not mapped`);
+        this.sendEvent(new MemoryEvent(linearRef(sym.address), 0, size));
+      } else throw new RequestError(`${scope} cannot be changed here`);
+      await this.machine!.setState(regs, sregs);
+      this.stopped = { regs, sregs, pc: sregs.cs.base + regs.rip };
+      const tree = new VariableTree(this.machineState(this.stopped));
+      this.stopped.tree = tree;
+      tree.scopes();
+      response.body = { value: scope === 'Flags' ? value.toString() : '0x' + value.toString(16) };
+      this.sendResponse(response);
+      this.sendEvent(new InvalidatedEvent(['variables', 'stacks']));
+    });
+  }
+
+  // ---- memory and disassembly ----------------------------------------------------------------
+
+  protected override readMemoryRequest(response: DebugProtocol.ReadMemoryResponse, args: DebugProtocol.ReadMemoryArguments): void {
+    void this.guard(response, () => {
+      const s = this.requireStopped();
+      const ref = parseMemoryReference(args.memoryReference);
+      if (!ref) throw new RequestError(`'${args.memoryReference}' is not a memory reference (0x… or phys:0x…)`);
+      const start = { ...ref, address: ref.address + BigInt(args.offset ?? 0) };
+      const count = Math.min(Math.max(args.count, 0), 1 << 20);
+      const r = this.space(s).read(start, count);
+      if (count > 0 && r.data.length === 0)
+        throw new RequestError(`${start.physical ? 'guest-physical' : 'guest-virtual'} address 0x${start.address.toString(16)} is not mapped to guest memory`);
+      response.body = { address: linearRef(start.address), data: Buffer.from(r.data).toString('base64'), unreadableBytes: r.unreadable };
+      this.sendResponse(response);
+    });
+  }
+
+  protected override writeMemoryRequest(response: DebugProtocol.WriteMemoryResponse, args: DebugProtocol.WriteMemoryArguments): void {
+    void this.guard(response, () => {
+      const s = this.requireStopped();
+      const ref = parseMemoryReference(args.memoryReference);
+      if (!ref) throw new RequestError(`'${args.memoryReference}' is not a memory reference (0x… or phys:0x…)`);
+      const start = { ...ref, address: ref.address + BigInt(args.offset ?? 0) };
+      const data = Buffer.from(args.data, 'base64');
+      const written = this.space(s).write(start, data);
+      if (written === 0 && data.length > 0) throw new RequestError(`0x${start.address.toString(16)} is not mapped to guest memory`);
+      response.body = { offset: args.offset ?? 0, bytesWritten: written };
+      this.sendResponse(response);
+      this.sendEvent(new MemoryEvent(args.memoryReference, args.offset ?? 0, written));
+      this.sendEvent(new InvalidatedEvent(['variables']));
+    });
+  }
+
+  private disassemblySource(s: Stopped) {
+    const space = this.space(s);
+    const bias = this.bias();
+    const boundaries = new Set<bigint>();
+    for (const b of this.info?.lines.boundaries() ?? []) boundaries.add(BigInt(b));
+    for (const sym of this.info?.symbols.all() ?? []) if (sym.kind === 'func' || sym.kind === 'notype') boundaries.add(BigInt(sym.value));
+    boundaries.add(s.pc);
+    void bias;
+    return {
+      bitness: currentBitness(s.sregs),
+      syntax: this.syntax,
+      read: (address: bigint, length: number) => space.read({ address, physical: false }, length).data,
+      boundaries: [...boundaries].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)),
+    };
+  }
+
+  protected override disassembleRequest(response: DebugProtocol.DisassembleResponse, args: DebugProtocol.DisassembleArguments): void {
+    void this.guard(response, () => {
+      const s = this.requireStopped();
+      const ref = parseMemoryReference(args.memoryReference);
+      if (!ref || ref.physical) throw new RequestError(`'${args.memoryReference}' is not a linear address`);
+      const base = ref.address + BigInt(args.offset ?? 0);
+      const list = disassembleAround(this.disassemblySource(s), base, args.instructionOffset ?? 0, args.instructionCount);
+      let lastLine: string | undefined;
+      response.body = {
+        instructions: list.map((ins) => {
+          const out: DebugProtocol.DisassembledInstruction = {
+            address: linearRef(ins.address),
+            instructionBytes: ins.bytes.map((b) => b.toString(16).padStart(2, '0')).join(' '),
+            instruction: ins.text,
+          };
+          if (ins.placeholder || ins.invalid) out.presentationHint = 'invalid';
+          const sym = this.info?.symbols.at(Number(ins.address));
+          if (sym && sym.offset === 0) out.symbol = sym.symbol.name;
+          const loc = this.info?.lines.locate(Number(ins.address));
+          if (loc) {
+            const key = `${loc.file}:${loc.line}`;
+            if (key !== lastLine) {
+              out.location = { name: path.basename(loc.file), path: loc.file };
+              out.line = loc.line;
+            }
+            lastLine = key;
+          }
+          return out;
+        }),
+      };
+      this.sendResponse(response);
+    });
+  }
+
+  // ---- evaluation -----------------------------------------------------------------------------
+
+  protected override evaluateRequest(response: DebugProtocol.EvaluateResponse, args: DebugProtocol.EvaluateArguments): void {
+    void this.guard(response, () => {
+      const text = args.expression.trim();
+      if (args.context === 'repl' && text.startsWith('.')) {
+        response.body = { result: this.replCommand(text), variablesReference: 0 };
+        this.sendResponse(response);
+        return;
+      }
+      const s = this.requireStopped();
+      const r = evaluate(text, this.evalContext(s));
+      const hex = args.format?.hex !== false;
+      const size = r.size ?? currentBitness(s.sregs) / 8;
+      const shown = formatValue(r.value, { hex, size, signed: r.signed });
+      response.body = {
+        result: hex && args.context !== 'hover' ? `${shown} (${r.signed ? BigInt.asIntN(64, r.value) : r.value})` : shown,
+        variablesReference: 0,
+        memoryReference: linearRef(r.address ?? r.value),
+        type: r.register ? `register ${r.register}` : r.address !== undefined ? `${size}-byte value at 0x${r.address.toString(16)}` : undefined,
+      };
+      this.sendResponse(response);
+    });
+  }
+
+  private replCommand(text: string): string {
+    const s = this.stopped && !this.running ? this.stopped : undefined;
+    return String(
+      runReplCommand(text, {
+        machine: this.machine,
+        stopped: s ? { regs: s.regs, sregs: s.sregs, space: this.space(s) } : undefined,
+        modeName: s ? currentModeName(s.sregs) : undefined,
+      }),
+    );
+  }
+
+  // ---- custom requests (the extension's views and serial terminal) ----------------------------
+
+  protected override async customRequest(command: string, response: DebugProtocol.Response, args: Record<string, unknown>): Promise<void> {
+    await this.guard(response, async () => {
+      switch (command) {
+        case 'kvmGuest/sendInput': {
+          if (!this.machine) throw new RequestError('the guest is not running');
+          const text = String(args?.text ?? '');
+          response.body = { accepted: this.machine.sendInput(Buffer.from(text, 'utf8')) };
+          break;
+        }
+        case 'kvmGuest/machine':
+        case 'kvmGuest/exitStats':
+        case 'kvmGuest/gdt':
+        case 'kvmGuest/pageWalk':
+          response.body = this.viewRequest(command, args);
+          break;
+        default:
+          throw new RequestError(`unknown request '${command}'`);
+      }
+      this.sendResponse(response);
+    });
+  }
+
+  private viewRequest(command: string, args: Record<string, unknown>): unknown {
+    const s = this.requireStopped();
+    return runReplCommand(`.${command.split('/')[1]}${args?.address ? ' ' + String(args.address) : ''}`, {
+      machine: this.machine, stopped: { regs: s.regs, sregs: s.sregs, space: this.space(s) }, modeName: currentModeName(s.sregs), json: true,
+    });
+  }
+}
