@@ -379,6 +379,7 @@ export class KvmGuestSession extends LoggingDebugSession {
     try {
       const stop = await this.executeSteps(step.kind, start);
       if (stop) await this.handleStop(stop, step.kind !== 'continue');
+      else this.reportStopped('pause', await this.machine.getState(), 'paused');
     } catch (e) {
       if (!this.ended) {
         this.console(`internal error while running the guest: ${e instanceof Error ? e.stack : String(e)}`, 'stderr');
@@ -394,17 +395,19 @@ export class KvmGuestSession extends LoggingDebugSession {
     const range = kind === 'over' || kind === 'in' ? this.lineRange(start.pc) : undefined;
     if ((kind === 'over' || kind === 'in') && !range) kind = 'instruction'; // no line here: step an instruction
     for (;;) {
-      let stop: StopInfo;
+      let stop: StopInfo | undefined;
       if (kind === 'instruction') stop = await this.run(this.debugRun({ singleStep: true }));
       else if (kind === 'in') stop = await this.run(this.debugRun({ stepRanges: [range!] }));
       else if (kind === 'over') {
         const calls = this.callSites(range!, start);
-        stop = await this.run(this.debugRun({ stepRanges: [range!], stopPoints: calls }));
-        if (stop.reason === 'step' && calls.includes(stop.pc!) && !this.pauseRequested) {
-          // At a call inside the line: run to the instruction after it, then go on stepping.
-          const here: Stopped = { regs: stop.regs, sregs: stop.sregs, pc: stop.pc! };
-          const ins = this.instructionAt(here.pc, here);
-          const after = here.pc + BigInt(ins?.length ?? 1);
+        // On a call (at the start, or reached while stepping the line): run to the instruction after it.
+        let call: Stopped | undefined = calls.includes(start.pc) ? start : undefined;
+        if (!call) {
+          stop = await this.run(this.debugRun({ stepRanges: [range!], stopPoints: calls }));
+          if (stop.reason === 'step' && calls.includes(stop.pc!)) call = { regs: stop.regs, sregs: stop.sregs, pc: stop.pc! };
+        }
+        if (call && !this.pauseRequested) {
+          const after = call.pc + BigInt(this.instructionAt(call.pc, call)?.length ?? 1);
           stop = await this.run(this.debugRun({}, [after]));
           if (stop.reason === 'breakpoint' && stop.pc === after && this.breakpoints.at(after).length === 0 && !this.pauseRequested) {
             if (after >= range![0] && after < range![1]) {
@@ -420,6 +423,7 @@ export class KvmGuestSession extends LoggingDebugSession {
         const fnEnd = this.functionEnd(fnStart, start.pc);
         stop = await this.run(this.debugRun({ stepRanges: [[fnStart, fnEnd]], stepOutSp: start.regs.rsp }));
       } else stop = await this.run(this.debugRun());
+      if (!stop) return undefined; // paused before anything ran
 
       if (stop.reason === 'breakpoint' && kind === 'continue') {
         const decision = this.breakpointDecision(stop);
@@ -645,7 +649,8 @@ export class KvmGuestSession extends LoggingDebugSession {
   }
 
   private frameAt(pc: bigint, index: number): DebugProtocol.StackFrame {
-    const loc = this.info?.lines.locate(Number(pc));
+    // A caller's frame holds a return address: its line is the call's, one byte before.
+    const loc = this.info?.lines.locate(Number(index > 0 ? pc - 1n : pc));
     const sym = this.info?.symbols.at(Number(pc));
     const name = sym ? (sym.offset ? `${sym.symbol.name}+0x${sym.offset.toString(16)}` : sym.symbol.name) : `0x${pc.toString(16)}`;
     const frame: DebugProtocol.StackFrame = {
