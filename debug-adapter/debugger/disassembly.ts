@@ -1,7 +1,7 @@
 // Disassembly for the Disassembly view: exactly `count` instructions around a reference, with
 // instructions *before* it found by decoding forward from a known instruction boundary (a symbol or
 // a line-table address) that lands exactly on the reference — x86 cannot be decoded backwards.
-import { Bitness, disassemble, DisassembledInstruction, Syntax } from '../program/disassembler';
+import { Bitness, disassemble, DisassembledInstruction, instructionStarts, Syntax } from '../program/disassembler';
 
 export interface DisassemblySource {
   bitness: Bitness;
@@ -37,33 +37,40 @@ function startsBetween(src: DisassemblySource, from: bigint, to: bigint): bigint
   const span = Number(to - from);
   const bytes = src.read(from, span + MAX_INSN);
   if (bytes.length < span) return undefined;
-  const starts: bigint[] = [];
-  for (const ins of disassemble(bytes, from, src.bitness, Infinity, src.syntax)) {
-    if (ins.address === to) return starts;
-    if (ins.address > to || ins.invalid) return undefined;
-    starts.push(ins.address);
-  }
-  return undefined;
+  const { starts, invalidAt } = instructionStarts(bytes, from, src.bitness, to + 1n);
+  if (invalidAt !== undefined && invalidAt < to) return undefined;
+  if (starts[starts.length - 1] !== to && invalidAt !== to) return undefined;
+  return starts.filter((a) => a < to);
 }
 
-/** The `want` instruction starts just before `ref`, as many as can be found reliably. */
+/**
+ * The `want` instruction starts just before `ref`: decode forward from the lowest known boundary in a
+ * window below `ref` that lands exactly on `ref`, widening the window until enough are found.
+ */
 function startsBefore(src: DisassemblySource, ref: bigint, want: number): bigint[] {
   let best: bigint[] = [];
-  const candidates = src.boundaries.filter((b) => b < ref).reverse();
-  for (const b of candidates) {
-    if (ref - b > BigInt(want * MAX_INSN + 4096)) break;
-    const starts = startsBetween(src, b, ref);
-    if (starts && starts.length > best.length) best = starts;
-    if (best.length >= want) return best.slice(-want);
+  for (let window = BigInt(want * 8 + 16); ; window *= 2n) {
+    const low = ref > window ? ref - window : 0n;
+    for (const b of src.boundaries) {
+      if (b < low) continue;
+      if (b >= ref) break;
+      const starts = startsBetween(src, b, ref);
+      if (starts) {
+        if (starts.length > best.length) best = starts;
+        break; // the lowest boundary that works gives the most instructions in this window
+      }
+    }
+    if (best.length >= want || low === 0n || window > 1n << 16n) break;
   }
   if (best.length < want) {
-    // No boundary far enough back: try every start address that decodes exactly onto `ref`.
-    const lowest = ref - BigInt(Math.min(Number(ref), want * MAX_INSN));
-    for (let from = ref - BigInt(best.length ? Number(ref - best[0]) + 1 : 1); from >= lowest; from--) {
-      const starts = startsBetween(src, from, ref);
-      if (starts && starts.length > best.length) {
-        best = starts;
-        if (best.length >= want) break;
+    // No boundary far enough back: try start addresses that decode exactly onto the first known one.
+    const anchor = best.length ? best[0] : ref;
+    const lowest = anchor - BigInt(Math.min(Number(anchor), (want - best.length) * MAX_INSN));
+    for (let from = anchor - 1n; from >= lowest; from--) {
+      const starts = startsBetween(src, from, anchor);
+      if (starts && starts.length + best.length >= want) {
+        best = [...starts, ...best];
+        break;
       }
     }
   }

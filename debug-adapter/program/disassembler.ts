@@ -38,3 +38,24 @@ export function disassemble(bytes: Uint8Array, address: bigint, bitness: Bitness
   }
   return out;
 }
+
+/** Start addresses of the instructions decoded from `bytes` (no formatting: fast). */
+export function instructionStarts(bytes: Uint8Array, address: bigint, bitness: Bitness, until: bigint): { starts: bigint[]; invalidAt?: bigint } {
+  const decoder = new Decoder(bitness, bytes, DecoderOptions.None);
+  const starts: bigint[] = [];
+  try {
+    decoder.ip = address;
+    while (decoder.canDecode) {
+      const ip = decoder.ip;
+      if (ip >= until) break;
+      const ins = decoder.decode();
+      const invalid = ins.isInvalid;
+      ins.free();
+      if (invalid) return { starts, invalidAt: ip };
+      starts.push(ip);
+    }
+  } finally {
+    decoder.free();
+  }
+  return { starts };
+}

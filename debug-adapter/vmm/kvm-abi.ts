@@ -194,7 +194,14 @@ export const OFFSET = {
   'kvm_run.emulation_failure.insn_size': 48,
   'kvm_run.emulation_failure.insn_bytes': 49,
   'kvm_run.system_event.type': 32,
+  'kvm_run.kvm_valid_regs': 288,
+  'kvm_run.kvm_dirty_regs': 296,
+  'kvm_run.s.regs.regs': 304,
+  'kvm_run.s.regs.sregs': 448,
 } as const;
+
+/** kvm_valid_regs bits: which register classes KVM copies into kvm_run.s on every exit. */
+export const SYNC = { KVM_SYNC_X86_REGS: 1, KVM_SYNC_X86_SREGS: 2 } as const;
 
 /** General-purpose registers in kvm_regs order (each a __u64). */
 export const REG_NAMES = [

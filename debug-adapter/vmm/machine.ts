@@ -5,7 +5,7 @@ import { Worker } from 'node:worker_threads';
 import type { CpuMode } from '../toolchain/modes';
 import type { GuestImage } from '../program/guest-image';
 import { ImageError } from '../program/guest-image';
-import { IOCTL } from './kvm-abi';
+import { CAP, IOCTL } from './kvm-abi';
 import * as libc from './libc';
 import { KvmSystem } from './kvm-system';
 import { GuestMemory } from './guest-memory';
@@ -169,6 +169,7 @@ export class Machine {
       output: this.output.sab,
       input: this.input.sab,
       outputDevices: this.options.outputDevices ?? [...OUTPUT_DEVICES],
+      syncRegs: (this.kvm.checkExtension(CAP.KVM_CAP_SYNC_REGS) & 3) === 3,
     };
     worker.on('message', (m: WorkerResponse) => this.onMessage(m));
     worker.on('error', (e) => this.failAll(e));

@@ -30,6 +30,8 @@ export interface WorkerInit {
   output: SharedArrayBuffer;
   input: SharedArrayBuffer;
   outputDevices: OutputDevice[];
+  /** KVM copies regs and sregs into kvm_run on every exit (KVM_CAP_SYNC_REGS): no ioctl to read them. */
+  syncRegs: boolean;
 }
 
 /**

@@ -2,7 +2,7 @@
 // serves port-I/O and MMIO exits itself (devices live here so an exit never crosses threads).
 // The main thread talks to it through messages (one command at a time) and the control block.
 import { parentPort } from 'node:worker_threads';
-import { EXIT, GUESTDBG, INTERNAL_ERROR, IOCTL, OFFSET, SIZE } from './kvm-abi';
+import { EXIT, GUESTDBG, INTERNAL_ERROR, IOCTL, OFFSET, SIZE, SYNC } from './kvm-abi';
 import { decodeRegs, decodeSRegs, encodeGuestDebug, encodeRegs, encodeSRegs, Regs, SRegs } from './kvm-structs';
 import * as libc from './libc';
 import { initialState } from './cpu-modes';
@@ -46,6 +46,11 @@ function serve(init: WorkerInit): void {
   const EXIT_REASON_INDEX = OFFSET['kvm_run.exit_reason'] / 4;
   const IMMEDIATE_EXIT = OFFSET['kvm_run.immediate_exit'];
   const mem = new Uint8Array(libc.viewAt(init.memAddress, init.memSize));
+  if (init.syncRegs) runView.setBigUint64(OFFSET['kvm_run.kvm_valid_regs'], BigInt(SYNC.KVM_SYNC_X86_REGS | SYNC.KVM_SYNC_X86_SREGS), true);
+  const O_SYNC_RIP = OFFSET['kvm_run.s.regs.regs'] + OFFSET['kvm_regs.rip'];
+  const O_SYNC_CS_BASE = OFFSET['kvm_run.s.regs.sregs'] + OFFSET['kvm_sregs.cs'] + OFFSET['kvm_segment.base'];
+  const O_SYNC_CR0 = OFFSET['kvm_run.s.regs.sregs'] + OFFSET['kvm_sregs.cr0'];
+  const O_SYNC_RSP = OFFSET['kvm_run.s.regs.regs'] + 6 * 8; // kvm_regs.rsp (REG_NAMES order)
 
   const regsBuf = Buffer.alloc(SIZE.kvm_regs);
   const sregsBuf = Buffer.alloc(SIZE.kvm_sregs);
@@ -230,7 +235,7 @@ function serve(init: WorkerInit): void {
           if (onDebug) {
             completePending();
             pending = false;
-            const stop = onDebug(1, linearPc(), SYNTHETIC_STEP);
+            const stop = onDebug(1, linearPcAfterExit(), SYNTHETIC_STEP);
             if (stop) return stop;
           }
           continue;
@@ -300,9 +305,20 @@ function serve(init: WorkerInit): void {
     return getRegs().rip + getSRegs().cs.base;
   }
 
-  /** The byte at a linear address (through the guest's paging), or -1. */
-  function byteAtLinear(linear: bigint): number {
-    const phys = (getSRegs().cr0 & (1n << 31n)) !== 0n ? translate(linear) : linear;
+  /** CS.base + RIP right after an exit: from kvm_run's synced registers where KVM provides them. */
+  function linearPcAfterExit(): bigint {
+    return init.syncRegs ? runView.getBigUint64(O_SYNC_RIP, true) + runView.getBigUint64(O_SYNC_CS_BASE, true) : linearPc();
+  }
+
+  function pagingAfterExit(): boolean {
+    const cr0 = init.syncRegs ? runView.getBigUint64(O_SYNC_CR0, true) : getSRegs().cr0;
+    return (cr0 & (1n << 31n)) !== 0n;
+  }
+
+  /** The byte at a linear address (through the guest's paging) right after an exit, or -1. */
+  function byteAtLinear(linear: bigint, afterExit = true): number {
+    const paging = afterExit ? pagingAfterExit() : (getSRegs().cr0 & (1n << 31n)) !== 0n;
+    const phys = paging ? translate(linear) : linear;
     return phys === null || phys >= BigInt(init.memSize) ? -1 : mem[Number(phys)];
   }
   const HLT = 0xf4;
@@ -344,12 +360,12 @@ function serve(init: WorkerInit): void {
     const debugRegs = hw ? hardwareDebugRegs([...bps]) : [];
     const noStepControl = hw ? DBG_ENABLE | GUESTDBG.KVM_GUESTDBG_USE_HW_BP : 0;
     // Single-stepping a HLT does not halt on every KVM (kvm_pvm steps past it): run a HLT unstepped.
-    const armFor = (pc: bigint): void => {
-      if (stepControl & GUESTDBG.KVM_GUESTDBG_SINGLESTEP && byteAtLinear(pc) === HLT) setGuestDebug(noStepControl, debugRegs);
+    const armFor = (pc: bigint, afterExit = true): void => {
+      if (stepControl & GUESTDBG.KVM_GUESTDBG_SINGLESTEP && byteAtLinear(pc, afterExit) === HLT) setGuestDebug(noStepControl, debugRegs);
       else if (stepControl || debugRegs.length) setGuestDebug(stepControl, debugRegs);
       else setGuestDebug(0, []);
     };
-    armFor(start);
+    armFor(start, false);
     const judge = (exception: number, pc: bigint, dr6: bigint): StopInfo | null => {
       if ((dr6 & 0xfn) !== 0n && hw) return hit(pc); // DR0–DR3 fired
       if ((dr6 & BS) === 0n && exception !== 1) return stopInfo('debug', EXIT.KVM_EXIT_DEBUG, { pc, debug: { exception, pc, dr6, dr7: 0n } });
@@ -358,7 +374,8 @@ function serve(init: WorkerInit): void {
       if (d.singleStep) return stopInfo('step', EXIT.KVM_EXIT_DEBUG, { pc });
       if (stopPoints.has(pc)) return stopInfo('step', EXIT.KVM_EXIT_DEBUG, { pc });
       if (d.stepOutSp !== undefined) {
-        if (getRegs().rsp <= d.stepOutSp || inRanges(pc)) return null;
+        const rsp = init.syncRegs ? runView.getBigUint64(O_SYNC_RSP, true) : getRegs().rsp;
+        if (rsp <= d.stepOutSp || inRanges(pc)) return null;
         return stopInfo('step', EXIT.KVM_EXIT_DEBUG, { pc });
       }
       if (pc === start || !inRanges(pc)) return stopInfo('step', EXIT.KVM_EXIT_DEBUG, { pc });

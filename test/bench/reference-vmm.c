@@ -1,6 +1,7 @@
 /* The C reference monitor for `npm run bench`: the same guest, memory layout and exit handling as our
  * TypeScript monitor's hot path (port I/O served in user space, counted per port), with no extras.
- * Usage: reference-vmm IMAGE LOAD_ADDR. Prints "exits=N user_us=U sys_us=S" for the KVM_RUN loop. */
+ * Usage: reference-vmm IMAGE LOAD_ADDR [step]. Prints "exits=N user_us=U sys_us=S" for the KVM_RUN
+ * loop; with "step" every instruction is single-stepped (KVM_GUESTDBG_SINGLESTEP, one debug exit each). */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
@@ -56,6 +57,11 @@ int main(int argc, char **argv) {
   struct kvm_regs regs = { .rip = load, .rsp = 0xa0000, .rflags = 2 };
   if (ioctl(vcpu, KVM_SET_REGS, &regs) < 0) die("KVM_SET_REGS");
 
+  int stepping = argc > 3 && strcmp(argv[3], "step") == 0;
+  if (stepping) {
+    struct kvm_guest_debug dbg = { .control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP };
+    if (ioctl(vcpu, KVM_SET_GUEST_DEBUG, &dbg) < 0) die("KVM_SET_GUEST_DEBUG");
+  }
   static uint32_t port_out[65536];
   uint32_t last = 0;
   unsigned long long exits = 0;
@@ -71,6 +77,15 @@ int main(int argc, char **argv) {
       uint8_t *p = (uint8_t *)run + run->io.data_offset;
       port_out[run->io.port] += run->io.count;
       for (uint32_t i = 0; i < run->io.count; i++, p += run->io.size) memcpy(&last, p, run->io.size);
+      continue;
+    }
+    if (run->exit_reason == KVM_EXIT_DEBUG) {
+      /* Single-stepping a HLT does not halt on every KVM: stop stepping just before it, as ours does. */
+      uint64_t pc = run->debug.arch.pc;
+      if (pc >= load && pc < load + n && mem[pc] == 0xf4) {
+        struct kvm_guest_debug off = { .control = 0 };
+        if (ioctl(vcpu, KVM_SET_GUEST_DEBUG, &off) < 0) die("KVM_SET_GUEST_DEBUG");
+      }
       continue;
     }
     if (run->exit_reason == KVM_EXIT_HLT) break;

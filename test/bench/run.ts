@@ -5,6 +5,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { DebugClient } from '@vscode/debugadapter-testsupport';
+import type { DebugProtocol } from '@vscode/debugprotocol';
 import { Machine, prestartWorker } from '../../debug-adapter/vmm/machine';
 import { loadFlat } from '../../debug-adapter/program/elf-loader';
 
@@ -139,6 +141,95 @@ async function startup(): Promise<void> {
   report({ name: 'Start-up: same, including the worker thread boot', value: median(cold), unit: 'ms' });
 }
 
+/** mov ecx, N; 1: dec ecx; jnz 1b; hlt — 2N + 1 instructions, no exits of its own. */
+function computeLoopGuest(n: number): Uint8Array {
+  const b = Buffer.alloc(9);
+  b[0] = 0xb9;
+  b.writeUInt32LE(n, 1);
+  b.set([0x49, 0x75, 0xfd, 0xf4], 5);
+  return b;
+}
+
+async function singleStepRate(): Promise<void> {
+  const n = 20000;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kvm-bench-'));
+  const binary = path.join(dir, 'reference-vmm');
+  execFileSync('gcc', ['-O2', '-o', binary, path.join(ROOT, 'test', 'bench', 'reference-vmm.c')]);
+  const imagePath = path.join(dir, 'loop.bin');
+  fs.writeFileSync(imagePath, computeLoopGuest(n));
+  const refRates: number[] = [];
+  const ourRates: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const t0 = performance.now();
+    const r = execFileSync(binary, [imagePath, '0x' + LOAD.toString(16), 'step'], { encoding: 'utf8' });
+    const steps = Number(/exits=(\d+)/.exec(r)![1]);
+    refRates.push(steps / ((performance.now() - t0) / 1000));
+    const m = await Machine.create({ memorySize: 2 << 20, mode: 'protected', image: loadFlat(computeLoopGuest(n), 'loop', LOAD), entry: { kind: 'linear', address: LOAD }, outputDevices: [] });
+    const t1 = performance.now();
+    // A breakpoint that is never reached, with debug registers off: the engine single-steps and compares.
+    const stop = await m.run(undefined, { breakpoints: [0xdead0n], hardware: false });
+    const t = (performance.now() - t1) / 1000;
+    const debugExits = stop.stats.exits.DEBUG ?? 0;
+    await m.destroy();
+    if (stop.reason !== 'halted') throw new Error(`step-rate guest stopped with ${stop.reason}`);
+    ourRates.push(debugExits / t);
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+  const ours = median(ourRates);
+  const ref = median(refRates);
+  report({ name: 'Single-step scanning: steps/s, ours', value: ours, unit: '/s' });
+  report({ name: 'Single-step loop: steps/s, C reference (whole process)', value: ref, unit: '/s' });
+  report({ name: 'Single-step rate: ours / C', value: ours / ref, unit: '×', target: '≥ 0.50', withinTarget: ours / ref >= 0.5 });
+}
+
+async function dap(): Promise<void> {
+  const playground = path.join(ROOT, 'guests', 'long-mode-playground', 'playground.S');
+  const line = fs.readFileSync(playground, 'utf8').split('\n').findIndex((l) => /outb\s+%al, %dx/.test(l)) + 1;
+  const dc = new DebugClient('node', path.join(ROOT, 'dist', 'debug-adapter.js'), 'kvm-guest');
+  await dc.start();
+  await dc.initializeRequest();
+  await dc.setBreakpointsRequest({ source: { path: playground }, breakpoints: [{ line }] });
+  const first = dc.waitForEvent('stopped');
+  await dc.launchRequest({ program: playground } as DebugProtocol.LaunchRequestArguments);
+  await dc.configurationDoneRequest();
+  await first;
+  const inspect: number[] = [];
+  const resume: number[] = [];
+  const disasm: number[] = [];
+  const steps: number[] = [];
+  for (let i = 0; i < 30; i++) {
+    const t0 = performance.now();
+    const stopped = dc.waitForEvent('stopped');
+    await dc.continueRequest({ threadId: 1 });
+    await stopped;
+    resume.push(performance.now() - t0);
+    const t1 = performance.now();
+    const frames = (await dc.stackTraceRequest({ threadId: 1 })).body.stackFrames;
+    const scopes = (await dc.scopesRequest({ frameId: frames[0].id })).body.scopes;
+    await dc.variablesRequest({ variablesReference: scopes[0].variablesReference });
+    inspect.push(performance.now() - t1);
+    const t2 = performance.now();
+    const d = await dc.disassembleRequest({ memoryReference: frames[0].instructionPointerReference!, instructionOffset: -200, instructionCount: 400 });
+    disasm.push(performance.now() - t2);
+    if (d.body!.instructions.length !== 400) throw new Error('disassemble did not return 400 instructions');
+  }
+  for (let i = 0; i < 100; i++) {
+    const t = performance.now();
+    const stopped = dc.waitForEvent('stopped');
+    await dc.nextRequest({ threadId: 1, granularity: 'instruction' });
+    await stopped;
+    steps.push(performance.now() - t);
+  }
+  await dc.disconnectRequest({});
+  await dc.stop();
+  const i = median(inspect);
+  const d = median(disasm);
+  report({ name: 'DAP: stop → stackTrace + scopes + variables answered', value: i, unit: 'ms', target: '≤ 5 ms', withinTarget: i <= 5 });
+  report({ name: 'DAP: disassemble 400 instructions (200 before the PC)', value: d, unit: 'ms', target: '≤ 10 ms', withinTarget: d <= 10 });
+  report({ name: 'DAP: continue → stopped at the next breakpoint hit', value: median(resume), unit: 'ms' });
+  report({ name: 'DAP: instruction steps per second (request → stopped event)', value: 1000 / median(steps), unit: '/s' });
+}
+
 function endToEnd(): void {
   const cli = path.join(ROOT, 'bin', 'kvm-guest.js');
   const kernel2 = path.join(ROOT, 'guests', 'linux-journal', 'kernel2.S');
@@ -159,6 +250,8 @@ async function main(): Promise<void> {
   await exitRoundTrip();
   await startup();
   endToEnd();
+  await singleStepRate();
+  await dap();
   fs.mkdirSync(OUT_DIR, { recursive: true });
   const file = path.join(OUT_DIR, 'results.json');
   fs.writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), node: process.version, figures }, null, 2) + '\n');

@@ -1,0 +1,26 @@
+// The launch configuration's JSON schema: one entry per attribute of LaunchArguments, with its
+// description and default. The extension puts it into package.json's debugger contribution.
+import type { LaunchArguments } from './session';
+
+type Schema = { type: string | string[]; description: string; default?: unknown; enum?: string[]; items?: unknown; pattern?: string };
+
+export const LAUNCH_SCHEMA: Record<keyof Omit<LaunchArguments, '__restart' | 'noDebug'>, Schema> = {
+  program: { type: 'string', description: 'The guest: a source file (.S, .s, .c; built first), an ELF or a flat binary.', default: '${file}' },
+  mode: {
+    type: 'string', enum: ['real', 'protected', 'paged32', 'long'],
+    description: 'CPU mode at the first instruction. Default: from the file (ELF class, .code16/.code32/.code64, a "kvm-guest: mode=…" comment).',
+  },
+  memory: { type: 'string', description: 'Guest memory size: bytes or K/M/G, from 1M to 3G.', default: '2M' },
+  loadAddress: { type: 'string', description: 'Where a flat or real-mode image is loaded (guest-physical). Real mode default 0xF0000 (the reset-vector segment); flat images 0x100000.', pattern: '^(0x[0-9a-fA-F]+|[0-9]+)$' },
+  entry: { type: 'string', description: 'Where execution starts: a linear address, or SEG:OFF in real mode. Default: the ELF entry, or F000:FFF0 at the reset vector.' },
+  stopOnEntry: { type: 'boolean', description: 'Stop at the first instruction.', default: false },
+  build: { type: 'boolean', description: 'Build a source program with as/ld/gcc and the mode\'s linker script before running it.', default: true },
+  serial: {
+    type: ['string', 'array'], items: { type: 'string', enum: ['uart', 'debugcon', 'pseudo-serial'] },
+    description: 'Which output devices reach the Debug Console: "all", "none", or a list of "uart" (16550 at 0x3F8), "debugcon" (port 0xE9), "pseudo-serial" (port 0xF1).',
+    default: 'all',
+  },
+  timeout: { type: 'number', description: 'Stop the session when the guest runs this many seconds without stopping (0: never).', default: 0 },
+  disassemblySyntax: { type: 'string', enum: ['att', 'intel'], description: 'Syntax of the Disassembly view.', default: 'att' },
+  cwd: { type: 'string', description: 'Folder that a relative "program" is resolved against.', default: '${workspaceFolder}' },
+};
