@@ -233,9 +233,9 @@ export class KvmGuestSession extends LoggingDebugSession {
         'important',
       ),
     );
+    const state = await machine.getState();
     this.console(
-      `${path.basename(file)}: ${prepared.mode} mode (from ${prepared.modeSource}), ${prepared.machine.memorySize >> 10} KiB of memory, entry ${describePc(
-        (await machine.getState()).regs, (await machine.getState()).sregs)}`,
+      `${path.basename(file)}: ${prepared.mode} mode (from ${prepared.modeSource}), ${prepared.machine.memorySize >> 10} KiB of memory, entry ${describePc(state.regs, state.sregs)}`,
     );
   }
 
@@ -378,7 +378,7 @@ export class KvmGuestSession extends LoggingDebugSession {
     this.stopped = undefined;
     try {
       const stop = await this.executeSteps(step.kind, start);
-      if (stop) await this.handleStop(stop, step.kind !== 'continue');
+      if (stop) await this.handleStop(stop);
       else this.reportStopped('pause', await this.machine.getState(), 'paused');
     } catch (e) {
       if (!this.ended) {
@@ -489,7 +489,7 @@ export class KvmGuestSession extends LoggingDebugSession {
     return stopping.length ? 'stop' : 'continue';
   }
 
-  private async handleStop(stop: StopInfo, stepping: boolean): Promise<void> {
+  private async handleStop(stop: StopInfo): Promise<void> {
     if (this.ended) return;
     const message = describeStop(stop, { timeoutSeconds: this.launchArgs?.timeout });
     switch (stop.reason) {
@@ -516,7 +516,6 @@ export class KvmGuestSession extends LoggingDebugSession {
       default: {
         this.dead = { exitCode: stop.reason === 'internal-error' || stop.reason === 'entry-failure' ? EXIT_STATUS['internal-error'] : EXIT_STATUS.error, message };
         this.console(message, 'important');
-        void stepping;
         return this.reportStopped('exception', stop, message);
       }
     }
@@ -828,12 +827,10 @@ export class KvmGuestSession extends LoggingDebugSession {
 
   private disassemblySource(s: Stopped) {
     const space = this.space(s);
-    const bias = this.bias();
     const boundaries = new Set<bigint>();
     for (const b of this.info?.lines.boundaries() ?? []) boundaries.add(BigInt(b));
     for (const sym of this.info?.symbols.all() ?? []) if (sym.kind === 'func' || sym.kind === 'notype') boundaries.add(BigInt(sym.value));
     boundaries.add(s.pc);
-    void bias;
     return {
       bitness: currentBitness(s.sregs),
       syntax: this.syntax,

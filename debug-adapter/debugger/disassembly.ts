@@ -63,12 +63,13 @@ function startsBefore(src: DisassemblySource, ref: bigint, want: number): bigint
     if (best.length >= want || low === 0n || window > 1n << 16n) break;
   }
   if (best.length < want) {
-    // No boundary far enough back: try start addresses that decode exactly onto the first known one.
+    // No boundary far enough back: x86 decoding resynchronises within a few instructions, so the
+    // lowest start address that decodes exactly onto the first known boundary gives the most.
     const anchor = best.length ? best[0] : ref;
     const lowest = anchor - BigInt(Math.min(Number(anchor), (want - best.length) * MAX_INSN));
-    for (let from = anchor - 1n; from >= lowest; from--) {
+    for (let from = lowest; from < anchor; from++) {
       const starts = startsBetween(src, from, anchor);
-      if (starts && starts.length + best.length >= want) {
+      if (starts) {
         best = [...starts, ...best];
         break;
       }
