@@ -331,6 +331,7 @@ export class KvmGuestSession extends LoggingDebugSession {
   }
 
   private debugRun(extra: Partial<DebugRun> = {}, more: bigint[] = []): DebugRun {
+    if (this.launchArgs?.noDebug) return { breakpoints: [], hardware: false, ...extra };
     const breakpoints = [...new Set([...this.breakpoints.addresses(), ...more])];
     const hardware = this.probe?.hardwareBreakpoints === true;
     if (hardware && breakpoints.length > 4 && !this.warnedScanning) {
@@ -924,6 +925,7 @@ export class KvmGuestSession extends LoggingDebugSession {
         case 'kvmGuest/exitStats':
         case 'kvmGuest/gdt':
         case 'kvmGuest/pageWalk':
+        case 'kvmGuest/pageTable':
           response.body = this.viewRequest(command, args);
           break;
         default:
@@ -934,8 +936,11 @@ export class KvmGuestSession extends LoggingDebugSession {
   }
 
   private viewRequest(command: string, args: Record<string, unknown>): unknown {
+    // Exit statistics are cumulative counters: readable while the guest runs too.
+    if (command === 'kvmGuest/exitStats') return runReplCommand('.exits', { machine: this.machine, json: true });
     const s = this.requireStopped();
-    return runReplCommand(`.${command.split('/')[1]}${args?.address ? ' ' + String(args.address) : ''}`, {
+    const params = command === 'kvmGuest/pageTable' ? ` ${args.table} ${args.level} ${args.linearBase ?? '0'}` : args?.address ? ` ${String(args.address)}` : '';
+    return runReplCommand(`.${command.split('/')[1]}${params}`, {
       machine: this.machine, stopped: { regs: s.regs, sregs: s.sregs, space: this.space(s) }, modeName: currentModeName(s.sregs), json: true,
     });
   }

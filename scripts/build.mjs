@@ -25,3 +25,10 @@ await build({
   },
   outdir: 'dist',
 });
+// The extension runs in VS Code's extension host, which provides `vscode`.
+await build({
+  ...common,
+  entryPoints: { extension: 'extension/extension.ts' },
+  external: ['vscode', 'koffi', 'iced-x86'],
+  outdir: 'dist',
+});

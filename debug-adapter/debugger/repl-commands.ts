@@ -6,6 +6,7 @@ import type { GuestAddressSpace } from './guest-address-space';
 import { formatRegisters } from '../vmm/stop-report';
 import { decodeCr0, decodeCr4, decodeDescriptor, decodeEfer, decodeSystemDescriptor64, explainWalk, summarizeFlags } from '../inspect/decode';
 import { createEvalContext, evaluate } from '../inspect/expression';
+import { listPageTable, PageTableLevel } from './page-tables';
 
 export interface ReplContext {
   machine?: Machine;
@@ -91,12 +92,26 @@ function exitStats(ctx: ReplContext) {
   };
 }
 
+/** The devices on the buses (fixed for now: what vcpu-worker.ts registers). */
+export const DEVICES = [
+  { name: '16550 UART (COM1)', bus: 'port I/O', range: '0x3f8–0x3ff' },
+  { name: 'debug console', bus: 'port I/O', range: '0xe9' },
+  { name: 'pseudo-serial (Linux Journal)', bus: 'port I/O', range: '0xf1' },
+  { name: 'POST code', bus: 'port I/O', range: '0x80' },
+];
+
 function machineInfo(ctx: ReplContext) {
   const m = ctx.machine;
   if (!m) throw new Error('no VM');
-  const { sregs } = needStopped(ctx);
+  const { sregs, regs } = needStopped(ctx);
+  const entry = m.options.entry;
   return {
     memorySize: m.memory.size,
+    mode: m.options.mode,
+    entry: entry.kind === 'real' ? `${entry.segment.toString(16).padStart(4, '0')}:${entry.offset.toString(16).padStart(4, '0')}` : hex(entry.address),
+    runArea: m.runAreaInfo ? { hostVirtual: hex(m.runAreaInfo.hostVirtual), size: m.runAreaInfo.size } : undefined,
+    devices: DEVICES,
+    pc: hex(sregs.cs.base + regs.rip),
     slots: m.memory.slots.map((s) => ({
       slot: s.slot, guestPhysical: hex(s.guestPhysical), size: s.size, hostVirtual: hex(s.hostVirtual), readOnly: (s.flags & 2) !== 0,
     })),
@@ -167,11 +182,20 @@ export function runReplCommand(text: string, ctx: ReplContext): string | object 
       const w = pageWalk(ctx, arg);
       return ctx.json ? { text: w.text, walk: JSON.parse(JSON.stringify(w.walk, (_k, v) => (typeof v === 'bigint' ? hex(v) : v))) } : w.text;
     }
+    case '.pagetable':
+    case '.pageTable': {
+      const [table, level, base] = rest;
+      const { space } = needStopped(ctx);
+      const entries = listPageTable(space, BigInt(table), level as PageTableLevel, BigInt(base ?? '0'));
+      if (ctx.json) return { entries };
+      return entries.map((e) => `${String(e.index).padStart(3)} ${e.value} ${e.flags.join(' ')} → ${e.next} (${e.covers})`).join('\n');
+    }
     case '.machine': {
       const info = machineInfo(ctx);
       if (ctx.json) return info;
       return [
-        `memory: ${info.memorySize >> 10} KiB`,
+        `memory: ${info.memorySize >> 10} KiB, ${info.mode} mode, entry ${info.entry}`,
+        info.runArea ? `vCPU run area (kvm_run): host-virtual ${info.runArea.hostVirtual}, ${info.runArea.size} bytes` : '',
         ...info.slots.map((s) => `  slot ${s.slot}: guest-physical ${s.guestPhysical} (+${s.size} bytes) ↔ host-virtual ${s.hostVirtual}${s.readOnly ? ' (read-only: write watch)' : ''}`),
         `vCPU: ${info.vcpu.mode}`,
         `  cr0 ${info.vcpu.cr0.value} ${info.vcpu.cr0.flags}`,

@@ -102,6 +102,8 @@ export class Machine {
   readonly vmFd: number;
   private worker?: Worker;
   private tid = 0;
+  /** The vCPU's kvm_run area as mapped in this process (host-virtual address and size). */
+  runAreaInfo?: { hostVirtual: bigint; size: number };
   private runArea?: Uint8Array;
   private readonly ctl = new Int32Array(new SharedArrayBuffer(CTL.SIZE * 4));
   private readonly output = new ByteRing(1 << 16);
@@ -180,6 +182,7 @@ export class Machine {
     if (r.type !== 'ready') return;
     this.tid = r.tid;
     this.runArea = new Uint8Array(libc.viewAt(r.runAddress, 4096));
+    this.runAreaInfo = { hostVirtual: r.runAddress, size: init.vcpuMmapSize };
     this.startOutputPump();
   }
 

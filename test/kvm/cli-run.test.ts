@@ -131,6 +131,22 @@ describe('kvm-guest run: example guests on /dev/kvm', function () {
     assert.equal(json.registers.rax, '0x600dc0de');
   });
 
+  for (const [template, greeting] of [
+    ['real-mode.S', 'Hello from real mode!\n'],
+    ['protected-mode.S', 'Hello from protected mode!\n'],
+    ['long-mode.S', 'Hello from long mode!\n'],
+    ['c-guest.c', 'Hello from C!\n'],
+  ]) {
+    it(`the New Guest template ${template} builds and boots as it is`, function () {
+      const src = path.join(tmp, template);
+      fs.copyFileSync(guest('templates', template), src);
+      const { status, json } = runJson([src, '--peek', '0x400:4']);
+      assert.equal(status, 0, json.message);
+      assert.equal(json.serial, greeting);
+      if (template === 'c-guest.c') assert.equal(json.memory['0x400'], '37000000', 'fib(10) = 55');
+    });
+  }
+
   it('runs a prebuilt ELF and a flat binary, choosing the mode from the ELF class', function () {
     const elf = path.join(tmp, 'halt64.elf');
     // mov $42,%eax ; out %al,$0xe9 ; hlt
