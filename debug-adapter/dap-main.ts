@@ -1,8 +1,11 @@
 // Entry point of the debug adapter process: DAP on stdin/stdout (VS Code starts it as a
 // DebugAdapterExecutable; `kvm-guest dap` serves it to any other DAP client).
+import { logger, Logger } from '@vscode/debugadapter';
 import { KvmGuestSession } from './session';
 
 export function serveDap(): void {
+  // KVM_GUEST_DAP_LOG=file: a verbose trace of every DAP message, for diagnosing a client.
+  if (process.env.KVM_GUEST_DAP_LOG) logger.setup(Logger.LogLevel.Verbose, process.env.KVM_GUEST_DAP_LOG);
   const session = new KvmGuestSession();
   session.setRunAsServer(false);
   session.start(process.stdin, process.stdout);

@@ -19,7 +19,7 @@ export class GuestConfigurationProvider implements vscode.DebugConfigurationProv
       void vscode.window.showWarningMessage('KVM Guest: this workspace is in Restricted Mode; building and running guests executes programs, so it is off until you trust the workspace.');
       return undefined;
     }
-    if (!config.type && !config.request && !config.name) {
+    if (!config.request && !config.name) {
       // F5 with no launch.json: debug the guest in the active editor.
       const editor = vscode.window.activeTextEditor;
       if (!editor || !GUEST_SOURCE.test(editor.document.fileName)) {

@@ -19,7 +19,7 @@ const common = {
 await build({
   ...common,
   entryPoints: {
-    cli: 'debug-adapter/cli.ts',
+    cli: 'debug-adapter/cli-entry.ts',
     'debug-adapter': 'debug-adapter/adapter-entry.ts',
     'vcpu-worker': 'debug-adapter/vmm/vcpu-worker.ts',
   },

