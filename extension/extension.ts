@@ -31,6 +31,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<KvmGue
   const statusBar = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Left, 50);
   statusBar.name = 'KVM Guest';
   statusBar.command = 'kvmGuest.showMachine';
+  statusBar.text = '$(vm) KVM guest: idle';
+  statusBar.tooltip = 'KVM Guest: no guest is running. Press F5 on a guest source to build and debug it.';
+  statusBar.show();
 
   const requireTrust = (): boolean => {
     if (vscode.workspace.isTrusted) return true;
@@ -52,8 +55,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<KvmGue
       exitTree.refresh();
     }),
     watcher.onDidChangeState(({ session, state }) => {
-      statusBar.text = `$(vm) ${session.name}: ${state}`;
-      statusBar.tooltip = 'KVM Guest: the VM of the active debug session. Click to show the machine.';
+      statusBar.text = `$(vm) KVM guest: ${state}`;
+      statusBar.tooltip = `KVM Guest: the VM of "${session.name}". Click to show the machine.`;
       statusBar.show();
       if (state === 'ended') {
         statusBar.text = '$(vm) KVM guest: ended';
@@ -77,6 +80,12 @@ export async function activate(context: vscode.ExtensionContext): Promise<KvmGue
     vscode.commands.registerCommand('kvmGuest.refreshMachine', () => {
       machineTree.refresh();
       exitTree.refresh();
+    }),
+    vscode.commands.registerCommand('kvmGuest.showSerialTerminal', () => {
+      const session = activeGuestSession();
+      const terminal = session ? watcher.terminalOf(session)?.terminal : undefined;
+      if (terminal) terminal.show();
+      else void vscode.window.showInformationMessage('KVM Guest: no guest is running; its serial terminal opens with the debug session.');
     }),
     vscode.commands.registerCommand('kvmGuest.explainAddress', (address?: string) => explainAddress(output, address)),
     vscode.commands.registerCommand('kvmGuest.checkSetup', () => (requireTrust() ? checkSetup(paths, output) : undefined)),

@@ -52,7 +52,8 @@ export class VariableTree {
       name, variablesReference: this.container(children, name), expensive, presentationHint,
     });
     return [
-      mk('Registers', () => this.registers(), false, 'registers'),
+      // No 'registers' presentation hint: VS Code expands the first scope only without it.
+      mk('Registers', () => this.registers()),
       mk('Flags', () => this.flags()),
       mk('Segments', () => this.segments()),
       mk('System', () => this.system()),

@@ -73,7 +73,9 @@ export class VsCode {
       JSON.stringify({
         'workbench.startupEditor': 'none', 'chat.disableAIFeatures': true, 'workbench.secondarySideBar.defaultVisibility': 'hidden',
         'workbench.tips.enabled': false, 'extensions.ignoreRecommendations': true, 'telemetry.telemetryLevel': 'off',
-        'debug.internalConsoleOptions': 'openOnSessionStart', 'window.restoreWindows': 'none', ...settings,
+        'debug.internalConsoleOptions': 'openOnSessionStart', 'window.restoreWindows': 'none',
+        // The DOM renderer keeps terminal text readable to the test (no canvas).
+        'terminal.integrated.gpuAcceleration': 'off', ...settings,
       }),
     );
     execFileSync(codeServer, [...this.args(), '--install-extension', vsix, '--force'], { env: this.env(node), stdio: 'pipe' });
@@ -122,12 +124,48 @@ export class VsCode {
 
   /** Opens a file of the workspace from the Explorer, as a user would, and waits for its editor. */
   async openFile(name: string): Promise<void> {
-    const row = this.page.locator('.explorer-folders-view .monaco-list-row', { hasText: name }).first();
-    await row.waitFor({ timeout: 20000 });
-    await row.dblclick();
-    await this.page.waitForSelector(`.tabs-container .tab.active:has-text("${name}")`, { timeout: 20000 });
-    await this.page.locator('.editor-instance .monaco-editor .view-lines').first().click();
+    await this.page.keyboard.press('Control+Shift+E'); // the Explorer, wherever the side bar is
     await this.page.waitForTimeout(300);
+    const row = this.page.locator('.explorer-folders-view .monaco-list-row', { hasText: name }).first();
+    await this.waitFor(`${name} in the Explorer`, () => row.isVisible());
+    await row.dblclick();
+    await this.waitFor(`the editor of ${name}`, () => this.page.locator('.tabs-container .tab.active', { hasText: name }).first().isVisible());
+    await this.page.locator('.editor-instance .monaco-editor .view-lines').first().click();
+    // The extension activates on the language: its status bar item says it is ready for F5.
+    await this.page.locator('.statusbar-item', { hasText: 'KVM guest' }).first().waitFor({ timeout: 30000 });
+    await this.page.waitForTimeout(500);
+  }
+
+  /** Clicks the editor's glyph margin (the gutter) at a line, as a user sets a breakpoint. */
+  async clickGutter(line: number): Promise<void> {
+    const number = this.page.locator('.editor-instance .margin-view-overlays .line-numbers', { hasText: new RegExp(`^${line}$`) }).first();
+    const box = await number.boundingBox();
+    if (!box) throw new Error(`line ${line} is not visible`);
+    const margin = await this.page.locator('.editor-instance .margin').first().boundingBox();
+    await this.page.mouse.click((margin?.x ?? box.x - 20) + 8, box.y + box.height / 2);
+    await this.page.waitForTimeout(300);
+  }
+
+  async rows(selector: string): Promise<string[]> {
+    return this.page.locator(`${selector} .monaco-list-row`).allInnerTexts();
+  }
+
+  /** Expands a scope of the Variables view (VS Code leaves them collapsed). */
+  async expandScope(name: string): Promise<void> {
+    const row = this.page.locator('.debug-variables .monaco-list-row', { hasText: new RegExp(`^${name}$`) }).first();
+    await row.waitFor({ timeout: 20000 });
+    if ((await row.getAttribute('aria-expanded')) !== 'true') await row.click();
+    await this.page.waitForTimeout(300);
+  }
+
+  async stopDebugging(): Promise<void> {
+    await this.page.keyboard.press('Escape');
+    await this.page.locator('.debug-toolbar .codicon-debug-stop').first().click();
+    await this.waitFor('the session to end', async () => /idle|ended|exited/.test(await this.statusBar()));
+  }
+
+  async statusBar(): Promise<string> {
+    return (await this.page.locator('.statusbar-item', { hasText: 'KVM guest' }).allInnerTexts()).join(' ');
   }
 
   /** Text of the Debug Console. */

@@ -50,4 +50,88 @@ describe('extension in a real VS Code (code-server + Chromium)', function () {
     assert.match(text, /Breakpoints: hardware debug registers|single-step scanning/);
     assert.match(text, /guest halted \(HLT with interrupts off\)/);
   });
+
+  it('a breakpoint set in the gutter stops there: Call Stack shows the file and line, Variables the registers; F10 steps', async function () {
+    await vscode.openFile('hello.S');
+    await vscode.clickGutter(12); // call puts
+    await vscode.screenshot('breakpoint-set');
+    await vscode.page.keyboard.press('F5');
+    await vscode.waitFor('the stop at line 12', async () => (await vscode.rows('.debug-call-stack')).some((r) => /hello\.S\s*12/.test(r.replace(/\n/g, ' '))));
+    await vscode.expandScope('Registers');
+    await vscode.waitFor('the registers', async () => (await vscode.rows('.debug-variables')).some((r) => /^rsi/.test(r)));
+    await vscode.screenshot('stopped-at-breakpoint');
+    const stack = (await vscode.rows('.debug-call-stack')).join(' | ');
+    assert.match(stack.replace(/\n/g, ' '), /_start.*hello\.S\s*12/);
+    const vars = await vscode.rows('.debug-variables');
+    const rsi = vars.find((r) => r.startsWith('rsi'));
+    assert.ok(rsi, vars.join('\n'));
+    assert.match(rsi.replace(/\n/g, ' '), /rsi\s*[:=]?\s*0x0000000000100031/, 'RSI holds the address of the message (leaq on line 11)');
+    assert.ok(!(await vscode.debugConsole()).includes('Hello from long mode!'), 'nothing printed before the call');
+    await vscode.page.keyboard.press('F10');
+    await vscode.waitFor('the step to line 13', async () => (await vscode.rows('.debug-call-stack')).some((r) => /hello\.S\s*13/.test(r.replace(/\n/g, ' '))));
+    assert.ok((await vscode.debugConsole()).includes('Hello from long mode!'), 'the call ran');
+    await vscode.screenshot('after-f10');
+  });
+
+  it('the Disassembly view opens at the PC', async function () {
+    await vscode.command('Open Disassembly View');
+    await vscode.waitFor('the disassembly', async () => (await vscode.page.locator('.disassembly-view .monaco-list-row').count()) > 5);
+    await vscode.page.waitForTimeout(800);
+    await vscode.screenshot('disassembly');
+    const rows = await vscode.rows('.disassembly-view');
+    // The PC is at line 13's instruction (after F10): mov $0x2a into rax, with its source line above.
+    assert.ok(rows.some((r) => /0x10000c/.test(r) && /mov\s+\$0x2A,%rax/i.test(r)), rows.join('\n'));
+    assert.ok(rows.some((r) => /13:\s+movq\s+\$42, %rax/.test(r)), 'source lines are interleaved');
+  });
+
+  it('a register offers the memory view (its memoryReference) in Variables', async function () {
+    const row = vscode.page.locator('.debug-variables .monaco-list-row', { hasText: /^rsi/ }).first();
+    await row.hover();
+    await vscode.page.waitForTimeout(500);
+    await vscode.screenshot('variables-memory-button');
+    const button = row.locator('[aria-label*="Binary"], [title*="Binary"], .codicon-file-binary');
+    try {
+      assert.ok((await button.count()) > 0, 'the "View Binary Data" button is there');
+    } finally {
+      await vscode.stopDebugging();
+    }
+  });
+
+  it('an assembler error appears in the Problems view at its line', async function () {
+    await vscode.openFile('broken.S');
+    await vscode.command('Tasks: Run Build Task');
+    const input = vscode.page.locator('.quick-input-widget input');
+    await vscode.page.waitForTimeout(1000);
+    await vscode.screenshot('build-task-picker');
+    if (await input.isVisible()) {
+      await input.fill('build broken.S');
+      await vscode.page.waitForTimeout(800);
+      await input.press('Enter');
+    }
+    // The build task's problem matcher (source "kvm-guest") puts the error at its line; the language
+    // server reports the same error live (source "as").
+    const fromTask = async (): Promise<string | undefined> =>
+      (await vscode.rows('.markers-panel')).find((r) => /no such instruction: 'frobnicate %rax'/.test(r) && /kvm-guest/.test(r) && /\[Ln 4/.test(r));
+    await vscode.waitFor('the assembler error from the build task', async () => {
+      await vscode.command('View: Focus Problems'); // the task's terminal may have taken the panel
+      await vscode.page.waitForTimeout(500);
+      return (await fromTask()) !== undefined;
+    });
+    await vscode.screenshot('problems');
+  });
+
+  it('the serial terminal echoes what the user types to an interactive guest', async function () {
+    await vscode.openFile('echo.S');
+    await vscode.page.keyboard.press('F5');
+    await vscode.waitFor('the guest to run', async () => /running/.test(await vscode.statusBar()));
+    await vscode.command('KVM Guest: Show Serial Terminal');
+    await vscode.waitFor('the serial terminal', async () => (await vscode.page.locator('.terminal-wrapper .xterm').count()) > 0);
+    await vscode.page.locator('.terminal-wrapper .xterm:visible').first().click();
+    await vscode.page.keyboard.type('ping');
+    await vscode.page.keyboard.press('Enter');
+    await vscode.waitFor('the echo', async () => (await vscode.page.locator('.terminal-wrapper .xterm-rows:visible').first().innerText()).includes('ping'));
+    await vscode.screenshot('serial-echo');
+    await vscode.waitFor('the guest to halt after the newline', async () => /exited \(0\)|idle|ended/.test(await vscode.statusBar()));
+    assert.match(await vscode.page.locator('.terminal-wrapper .xterm-rows:visible').first().innerText(), /ping/);
+  });
 });
