@@ -9,6 +9,7 @@ import { DebugClient } from '@vscode/debugadapter-testsupport';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { Machine, prestartWorker } from '../../debug-adapter/vmm/machine';
 import { loadFlat } from '../../debug-adapter/program/elf-loader';
+import { lspBenchmarks } from '../lsp/bench-lsp';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const OUT_DIR = path.join(ROOT, '.bench');
@@ -252,6 +253,7 @@ async function main(): Promise<void> {
   endToEnd();
   await singleStepRate();
   await dap();
+  await lspBenchmarks(report);
   fs.mkdirSync(OUT_DIR, { recursive: true });
   const file = path.join(OUT_DIR, 'results.json');
   fs.writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), node: process.version, figures }, null, 2) + '\n');

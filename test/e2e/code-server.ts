@@ -64,7 +64,7 @@ export class VsCode {
   }
 
   /** Installs the .vsix and starts code-server on a free loopback port. */
-  async start(vsix: string, settings: Record<string, unknown> = {}, extraArgs: string[] = []): Promise<void> {
+  async start(vsix: string | undefined, settings: Record<string, unknown> = {}, extraArgs: string[] = [], options: { trust?: boolean } = {}): Promise<void> {
     const { codeServer, node } = codeServerPaths();
     fs.mkdirSync(path.join(this.home, 'data', 'User'), { recursive: true });
     fs.writeFileSync(path.join(this.home, 'config.yaml'), 'auth: none\n');
@@ -78,12 +78,12 @@ export class VsCode {
         'terminal.integrated.gpuAcceleration': 'off', ...settings,
       }),
     );
-    execFileSync(codeServer, [...this.args(), '--install-extension', vsix, '--force'], { env: this.env(node), stdio: 'pipe' });
+    if (vsix) execFileSync(codeServer, [...this.args(), '--install-extension', vsix, '--force'], { env: this.env(node), stdio: 'pipe' });
     this.port = await freePort();
     this.server = spawn(
       codeServer,
       [...this.args(), '--bind-addr', `127.0.0.1:${this.port}`, '--auth', 'none', '--disable-telemetry', '--disable-update-check',
-        '--disable-workspace-trust', '--reconnection-grace-time', '10', ...extraArgs],
+        ...(options.trust === false ? [] : ['--disable-workspace-trust']), '--reconnection-grace-time', '10', ...extraArgs],
       { env: this.env(node), stdio: ['ignore', 'pipe', 'pipe'] },
     );
     this.server.stdout!.on('data', (d) => (this.log += d));

@@ -135,3 +135,38 @@ describe('extension in a real VS Code (code-server + Chromium)', function () {
     assert.match(await vscode.page.locator('.terminal-wrapper .xterm-rows:visible').first().innerText(), /ping/);
   });
 });
+
+describe('extension in Restricted Mode (untrusted workspace)', function () {
+  this.timeout(300000);
+  let vscode: VsCode;
+  let dir: string;
+  before(async function () {
+    vscode = new VsCode('restricted');
+    await vscode.start(packagedVsix(), { 'security.workspace.trust.startupPrompt': 'never', 'security.workspace.trust.enabled': true }, [], { trust: false });
+    dir = workspace();
+    await vscode.open(dir);
+  });
+  after(async function () {
+    await vscode?.stop();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('F5 and Run Guest do not build or run anything, and say why', async function () {
+    await vscode.openFile('hello.S');
+    await vscode.page.keyboard.press('F5');
+    // VS Code itself asks first: debugging runs build tasks and program code from the workspace.
+    const dialog = vscode.page.locator('.monaco-dialog-box', { hasText: 'Do you trust the authors' });
+    await vscode.waitFor('the trust question', () => dialog.isVisible());
+    await vscode.screenshot('restricted-f5');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    // Our own command says why it does nothing.
+    await vscode.command('KVM Guest: Run Guest (without debugging)');
+    const toast = vscode.page.locator('.notifications-toasts .notification-toast', { hasText: 'Restricted Mode' });
+    await vscode.waitFor('the Restricted Mode message', () => toast.first().isVisible());
+    await vscode.screenshot('restricted-run-guest');
+    await vscode.page.waitForTimeout(1500);
+    assert.match(await vscode.statusBar(), /idle/, 'no guest started');
+    assert.ok(!fs.existsSync(path.join(dir, 'build')), 'nothing was built');
+  });
+
+});

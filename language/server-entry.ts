@@ -1,0 +1,4 @@
+// Entry point of dist/language-server.js: `node dist/language-server.js --stdio`.
+import { serveLsp } from './server-main';
+
+serveLsp();

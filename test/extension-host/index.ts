@@ -1,0 +1,130 @@
+// Tests that run inside a real VS Code extension host (code-server's, through the smoke-test
+// driver route; or desktop VS Code through @vscode/test-electron: `npm run test:desktop`). VS Code
+// calls run(); it rejects when a test fails. Results go to the console (codeAutomationLog).
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import * as vscode from 'vscode';
+
+const EXTENSION_ID = 'kvm-guest-studio.kvm-guest-studio';
+
+type Test = [string, () => Promise<void>];
+
+function workspaceFile(name: string): vscode.Uri {
+  const folder = vscode.workspace.workspaceFolders?.[0];
+  if (!folder) throw new Error('the tests need a workspace folder');
+  return vscode.Uri.joinPath(folder.uri, name);
+}
+
+/** Collects what a kvm-guest debug session prints, until it terminates. */
+function captureSession(): { output: () => string; ended: Promise<number | undefined> } {
+  let text = '';
+  let exitCode: number | undefined;
+  const tracker = vscode.debug.registerDebugAdapterTrackerFactory('kvm-guest', {
+    createDebugAdapterTracker: () => ({
+      onDidSendMessage: (m: { type: string; event?: string; body?: { output?: string; exitCode?: number } }) => {
+        if (m.type === 'event' && m.event === 'output') text += m.body?.output ?? '';
+        if (m.type === 'event' && m.event === 'exited') exitCode = m.body?.exitCode;
+      },
+    }),
+  });
+  const ended = new Promise<number | undefined>((resolve) => {
+    const sub = vscode.debug.onDidTerminateDebugSession((s) => {
+      if (s.type !== 'kvm-guest') return;
+      sub.dispose();
+      tracker.dispose();
+      resolve(exitCode);
+    });
+  });
+  return { output: () => text, ended };
+}
+
+const trusted: Test[] = [
+  ['activates quickly and registers every contributed command', async () => {
+    const ext = vscode.extensions.getExtension(EXTENSION_ID);
+    assert.ok(ext, 'the extension is installed');
+    const api = (await ext.activate()) as { activationMs: number };
+    console.log(`activation: ${api.activationMs.toFixed(2)} ms`);
+    assert.ok(api.activationMs >= 0);
+    const contributed = (ext.packageJSON.contributes.commands as { command: string }[]).map((c) => c.command);
+    const registered = await vscode.commands.getCommands(true);
+    for (const c of contributed) assert.ok(registered.includes(c), `${c} is registered`);
+  }],
+  ['the configuration provider debugs the active guest when there is no launch.json', async () => {
+    await vscode.window.showTextDocument(workspaceFile('hello.S'));
+    const capture = captureSession();
+    // What F5 does without launch.json: an empty configuration for the provider to fill in.
+    const started = await vscode.debug.startDebugging(vscode.workspace.workspaceFolders![0], { type: 'kvm-guest', name: '', request: '' });
+    assert.equal(started, true);
+    const exitCode = await capture.ended;
+    assert.match(capture.output(), /Hello from long mode!/);
+    assert.equal(exitCode, 0);
+  }],
+  ['Run Guest runs without debugging: breakpoints are not hit', async () => {
+    const file = workspaceFile('hello.S');
+    vscode.debug.addBreakpoints([new vscode.SourceBreakpoint(new vscode.Location(file, new vscode.Position(11, 0)))]);
+    try {
+      await vscode.window.showTextDocument(file);
+      const capture = captureSession();
+      assert.ok(await vscode.commands.executeCommand('kvmGuest.runGuest'));
+      assert.equal(await capture.ended, 0);
+      assert.match(capture.output(), /Hello from long mode!/);
+    } finally {
+      vscode.debug.removeBreakpoints(vscode.debug.breakpoints);
+    }
+  }],
+  ['the task provider offers a build of the active guest, which builds it', async () => {
+    await vscode.window.showTextDocument(workspaceFile('hello.S'));
+    const tasks = await vscode.tasks.fetchTasks({ type: 'kvm-guest' });
+    const build = tasks.find((t) => t.name === 'build hello.S');
+    assert.ok(build, `tasks: ${tasks.map((t) => t.name).join(', ')}`);
+    assert.equal(build.group?.id, vscode.TaskGroup.Build.id);
+    const done = new Promise<number | undefined>((resolve) => {
+      const sub = vscode.tasks.onDidEndTaskProcess((e) => {
+        if (e.execution.task.name !== build.name) return;
+        sub.dispose();
+        resolve(e.exitCode);
+      });
+    });
+    await vscode.tasks.executeTask(build);
+    assert.equal(await done, 0);
+    assert.ok(fs.existsSync(path.join(path.dirname(workspaceFile('hello.S').fsPath), 'build', 'hello.long.elf')));
+  }],
+  ['New Guest creates a template that is ready to run', async () => {
+    const target = workspaceFile('made-by-test.c').fsPath;
+    const uri = (await vscode.commands.executeCommand('kvmGuest.newGuest', { template: 'c-guest.c', target })) as vscode.Uri;
+    assert.equal(uri.fsPath, target);
+    assert.match(fs.readFileSync(target, 'utf8'), /kvm-guest: mode=long/);
+    const capture = captureSession();
+    assert.ok(await vscode.debug.startDebugging(vscode.workspace.workspaceFolders![0], { type: 'kvm-guest', request: 'launch', name: 'new', program: target }));
+    assert.equal(await capture.ended, 0);
+    assert.match(capture.output(), /Hello from C!/);
+  }],
+];
+
+const restricted: Test[] = [
+  ['in Restricted Mode no toolchain or guest runs', async () => {
+    assert.equal(vscode.workspace.isTrusted, false);
+    await vscode.window.showTextDocument(workspaceFile('hello.S'));
+    assert.deepEqual(await vscode.tasks.fetchTasks({ type: 'kvm-guest' }), []);
+    const started = await vscode.debug.startDebugging(vscode.workspace.workspaceFolders![0], { type: 'kvm-guest', request: 'launch', name: 'x', program: workspaceFile('hello.S').fsPath });
+    assert.equal(started, false);
+    assert.equal(await vscode.commands.executeCommand('kvmGuest.runGuest'), false);
+  }],
+];
+
+export async function run(): Promise<void> {
+  const tests = vscode.workspace.isTrusted ? trusted : restricted;
+  let failed = 0;
+  for (const [name, fn] of tests) {
+    try {
+      await fn();
+      console.log(`✔ ${name}`);
+    } catch (e) {
+      failed++;
+      console.log(`✘ ${name}\n${e instanceof Error ? e.stack : String(e)}`);
+    }
+  }
+  console.log(`${tests.length - failed} passed, ${failed} failed`);
+  if (failed) throw new Error(`${failed} extension-host test(s) failed`);
+}

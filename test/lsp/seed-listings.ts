@@ -1,0 +1,8 @@
+// The guest listings of the Linux Journal article "Linux KVM as a Learning Tool" (Listings 4, 10, 11
+// and 12) exactly as the seed text prints them: the language server must find nothing wrong in them.
+export const SEED_LISTINGS: Readonly<Record<string, string>> = {
+  'kernel1.S': ".code16                   // Generate 16-bit code\nstart:                    // Kernel's main routine\n        xor %ax, %ax\n1:\n        jmp 1b            // Loop forever\n\n. = 0xfff0                // Entry point\n        ljmp    $0xf000, $start\n",
+  'kernel2.S': "#include \"runtime.h\"\n\n.code16\nstart:\n    mov    $0x48,%al    // H\n    outb   %al,$IO_PORT_PSEUDO_SERIAL\n    mov    $0x65,%al    // e\n    outb   %al,$IO_PORT_PSEUDO_SERIAL\n    mov    $0x6c,%al    // l\n    outb   %al,$IO_PORT_PSEUDO_SERIAL\n    mov    $0x6c,%al    // l\n    outb   %al,$IO_PORT_PSEUDO_SERIAL\n    mov    $0x6f,%al    // o\n    outb   %al,$IO_PORT_PSEUDO_SERIAL\n    mov    $0x0a,%al    // new_line\n    outb   %al,$IO_PORT_PSEUDO_SERIAL\n\n    hlt                 // halt the processor\n\n. = 0xfff0\n    ljmp    $0xf000, $start\n",
+  'kernel3.S': "#include \"runtime.h\"\n\n.code16\nstart:\n    mov     $(IO_PORT_PSEUDO_SERIAL), %dx\n    cs lea  greeting, %si\n    mov     $14, %cx\n    cs rep/outsb    // kvm_stat reports only\n                    // *one* io_exit using this\n    hlt\n\n.align 16\ngreeting:\n    .asciz  \"Hello, World!\\n\"\n\n. = 0xfff0\n    ljmp    $0xf000, $start\n",
+  'runtime.h': "#ifndef __RUNTIME_H__\n#define __RUNTIME_H__\n\n// port to use for general purpose output\n#define IO_PORT_PSEUDO_SERIAL  0xf1\n\n#endif /* __RUNTIME_H_ */\n",
+};
