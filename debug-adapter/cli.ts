@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import { BuildFailure, parseMode, prepareGuest, UsageError } from './guest-setup';
 import { EXIT_STATUS, Outcome } from './exit-status';
 import { serveDap } from './dap-main';
+import { serveLsp } from '../language/server-main';
 import { buildGuest } from './toolchain/build';
 import { CPU_MODES, detectModeFromSource } from './toolchain/modes';
 import { toolVersions, ToolchainError, ToolVersion } from './toolchain/tools';
@@ -26,6 +27,7 @@ const USAGE = `Usage:
   kvm-guest build FILE [--mode MODE]
   kvm-guest info [--json]
   kvm-guest dap                          serve the Debug Adapter Protocol on stdin/stdout
+  kvm-guest lsp --stdio                  serve the assembly language server on stdin/stdout
 
 FILE is a guest source (.S, .s, .c; built first), an ELF, or a flat binary.
 Exit status of run: 0 halted, 1 usage or other error, 2 build error, 3 triple fault (shutdown),
@@ -296,6 +298,7 @@ export async function main(argv: string[]): Promise<number> {
         peek: { type: 'string', multiple: true },
         stats: { type: 'boolean' },
         json: { type: 'boolean' },
+        stdio: { type: 'boolean' },
       },
     });
   } catch (e) {
@@ -315,6 +318,8 @@ export async function main(argv: string[]): Promise<number> {
         return await infoCommand(values.json === true);
       case 'dap':
         return await new Promise<number>(() => serveDap()); // runs until the client disconnects
+      case 'lsp':
+        return await new Promise<number>(() => serveLsp()); // serves the client on stdio until it exits
       default:
         throw new UsageError(`unknown command '${command}'\n${USAGE}`);
     }

@@ -10,6 +10,7 @@ import type { DebugProtocol } from '@vscode/debugprotocol';
 import { Machine, prestartWorker } from '../../debug-adapter/vmm/machine';
 import { loadFlat } from '../../debug-adapter/program/elf-loader';
 import { lspBenchmarks } from '../lsp/bench-lsp';
+import { extensionBenchmarks } from './extension-bench';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const OUT_DIR = path.join(ROOT, '.bench');
@@ -254,6 +255,7 @@ async function main(): Promise<void> {
   await singleStepRate();
   await dap();
   await lspBenchmarks(report);
+  if (process.env.BENCH_SKIP_VSCODE !== '1') await extensionBenchmarks(report);
   fs.mkdirSync(OUT_DIR, { recursive: true });
   const file = path.join(OUT_DIR, 'results.json');
   fs.writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), node: process.version, figures }, null, 2) + '\n');

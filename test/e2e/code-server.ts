@@ -193,3 +193,40 @@ export class VsCode {
     fs.rmSync(this.home, { recursive: true, force: true });
   }
 }
+
+/** Runs an extension-host test module (out/test/extension-host/<module>) with the extension under test. */
+export async function runSuite(trust: boolean, extensionDir: string, module = 'index'): Promise<{ code: number; log: string[] }> {
+  const vscode = new VsCode(trust ? 'exthost' : 'exthost-restricted');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kvm-exthost-'));
+  fs.copyFileSync(path.join(ROOT, 'guests', 'templates', 'long-mode.S'), path.join(dir, 'hello.S'));
+  try {
+    // Untrusted: no start-up prompt (the smoke driver refuses dialogs): the folder opens in Restricted Mode.
+    const settings = trust ? {} : { 'security.workspace.trust.startupPrompt': 'never', 'security.workspace.trust.enabled': true };
+    await vscode.start(undefined, settings, ['--vscode-option', 'enable-smoke-test-driver'], { trust });
+    const log: string[] = [];
+    let finish!: (code: number) => void;
+    const exited = new Promise<number>((resolve) => (finish = resolve));
+    await vscode.page.exposeFunction('codeAutomationLog', (type: string, args: unknown[]) => log.push(args.map(String).join(' ')));
+    await vscode.page.exposeFunction('codeAutomationExit', (code: number) => finish(code));
+    const remote = (p: string): string => `vscode-remote://127.0.0.1:${vscode.port}${p}`;
+    const payload = [
+      ['extensionDevelopmentPath', remote(extensionDir)],
+      ['extensionTestsPath', remote(path.join(ROOT, 'out', 'test', 'extension-host', module))],
+    ];
+    await vscode.page.goto(`http://127.0.0.1:${vscode.port}/?folder=${encodeURIComponent(dir)}&payload=${encodeURIComponent(JSON.stringify(payload))}`);
+    const code = await Promise.race([exited, new Promise<number>((_, reject) => setTimeout(() => reject(new Error(`no result; log:\n${log.join('\n')}\n${vscode.log}`)), 180000))]);
+    await vscode.screenshot('done');
+    return { code, log };
+  } finally {
+    await vscode.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The packaged extension, unpacked: what users install, loaded as the extension under test. */
+export function unpackedExtension(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kvm-ext-'));
+  execFileSync('unzip', ['-q', packagedVsix(), '-d', dir]);
+  return path.join(dir, 'extension');
+}
+
