@@ -15,7 +15,7 @@ import { currentBitness, describeStop, currentModeName, describePc } from './vmm
 import { loadDebugInfo, DebugInfo } from './program/debug-info';
 import { disassemble, Syntax } from './program/disassembler';
 import { Breakpoint, BreakpointStore, hitConditionMet, LineBinding } from './debugger/breakpoints';
-import { GuestAddressSpace, parseMemoryReference, linearRef } from './debugger/guest-address-space';
+import { GuestAddressSpace, MemoryReference, parseMemoryReference, linearRef } from './debugger/guest-address-space';
 import { disassembleAround } from './debugger/disassembly';
 import { VariableTree, MachineState, DataSymbol } from './debugger/variables';
 import { createEvalContext, evaluate, evaluateCondition, EvalContext, formatValue, interpolate } from './inspect/expression';
@@ -795,12 +795,17 @@ export class KvmGuestSession extends LoggingDebugSession {
 
   // ---- memory and disassembly ----------------------------------------------------------------
 
+  /** A DAP memory reference plus offset, as a linear or physical address. */
+  private memoryArgument(reference: string, offset = 0): MemoryReference {
+    const ref = parseMemoryReference(reference);
+    if (!ref) throw new RequestError(`'${reference}' is not a memory reference (0x… or phys:0x…)`);
+    return { ...ref, address: ref.address + BigInt(offset) };
+  }
+
   protected override readMemoryRequest(response: DebugProtocol.ReadMemoryResponse, args: DebugProtocol.ReadMemoryArguments): void {
     void this.guard(response, () => {
       const s = this.requireStopped();
-      const ref = parseMemoryReference(args.memoryReference);
-      if (!ref) throw new RequestError(`'${args.memoryReference}' is not a memory reference (0x… or phys:0x…)`);
-      const start = { ...ref, address: ref.address + BigInt(args.offset ?? 0) };
+      const start = this.memoryArgument(args.memoryReference, args.offset);
       const count = Math.min(Math.max(args.count, 0), 1 << 20);
       const r = this.space(s).read(start, count);
       if (count > 0 && r.data.length === 0)
@@ -813,9 +818,7 @@ export class KvmGuestSession extends LoggingDebugSession {
   protected override writeMemoryRequest(response: DebugProtocol.WriteMemoryResponse, args: DebugProtocol.WriteMemoryArguments): void {
     void this.guard(response, () => {
       const s = this.requireStopped();
-      const ref = parseMemoryReference(args.memoryReference);
-      if (!ref) throw new RequestError(`'${args.memoryReference}' is not a memory reference (0x… or phys:0x…)`);
-      const start = { ...ref, address: ref.address + BigInt(args.offset ?? 0) };
+      const start = this.memoryArgument(args.memoryReference, args.offset);
       const data = Buffer.from(args.data, 'base64');
       const written = this.space(s).write(start, data);
       if (written === 0 && data.length > 0) throw new RequestError(`0x${start.address.toString(16)} is not mapped to guest memory`);

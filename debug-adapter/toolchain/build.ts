@@ -71,6 +71,35 @@ export const C_FLAGS: readonly string[] = Object.freeze([
   '-fno-asynchronous-unwind-tables', '-fno-builtin', '-nostdlib', '-mgeneral-regs-only',
 ]);
 
+/** The defines every guest sees: its mode and bitness. */
+export function modeDefines(mode: CpuMode): Array<[string, string]> {
+  return [
+    [`KVM_GUEST_MODE_${mode.toUpperCase()}`, '1'],
+    ['KVM_GUEST_BITS', String(modeBitness(mode))],
+  ];
+}
+
+/**
+ * The compile/assemble step's command line: `as` for `.s`, gcc (cpp + as, or cc1) for `.S` and `.c`.
+ * Shared with the language server's live diagnostics, so both use exactly the build's flags.
+ */
+export function compileArgv(o: {
+  kind: SourceKind; mode: CpuMode; tool: string; includes: string[]; defines: Array<[string, string]>;
+  extraFlags?: string[]; object: string; source: string;
+}): string[] {
+  const includes = o.includes.map((d) => `-I${d}`);
+  if (o.kind === 'asm')
+    return [
+      o.tool, '-g', '--gdwarf-5', o.mode === 'long' ? '--64' : '--32', ...includes,
+      ...o.defines.flatMap(([k, v]) => ['--defsym', `${k}=${v === '' ? '1' : v}`]), ...(o.extraFlags ?? []), '-o', o.object, o.source,
+    ];
+  const target = o.kind === 'c' ? [...C_FLAGS, ...gccModeFlags(o.mode)] : ['-c', '-g', o.mode === 'long' ? '-m64' : '-m32'];
+  return [
+    o.tool, ...target, '-fdiagnostics-color=never', ...includes,
+    ...o.defines.map(([k, v]) => (v === '' ? `-D${k}` : `-D${k}=${v}`)), ...(o.extraFlags ?? []), '-o', o.object, o.source,
+  ];
+}
+
 // A flat real-mode image is entered through one 64 KiB code segment.
 const REAL_MODE_SEGMENT = 0x10000;
 
@@ -149,31 +178,16 @@ export async function buildGuest(opts: BuildOptions): Promise<BuildResult> {
   // 1. Compile or assemble.
   const includes = [cwd, guestIncludeDir(), ...(opts.includePaths ?? []).map((p) => path.resolve(p))];
   const defines = Object.entries(opts.defines ?? {});
-  const modeDefines: Array<[string, string]> = [
-    [`KVM_GUEST_MODE_${mode.toUpperCase()}`, '1'],
-    ['KVM_GUEST_BITS', String(modeBitness(mode))],
-  ];
+  const argv = compileArgv({
+    kind, mode, tool: toolPath(kind === 'asm' ? 'as' : 'gcc'), includes, defines: [...modeDefines(mode), ...defines],
+    extraFlags: opts.extraFlags, object: out.object, source,
+  });
   if (kind === 'asm') {
-    const argv = [
-      toolPath('as'), '-g', '--gdwarf-5', mode === 'long' ? '--64' : '--32',
-      ...includes.map((d) => `-I${d}`),
-      ...[...modeDefines, ...defines].flatMap(([k, v]) => ['--defsym', `${k}=${v === '' ? '1' : v}`]),
-      ...(opts.extraFlags ?? []),
-      '-o', out.object, source,
-    ];
     const r = await run(argv);
     const failed = step(r, parseAssemblerOutput(r.stderr, ctx), 'as');
     if (failed) return failed;
   } else {
     // .S: gcc runs cpp then as, so messages keep the original file and line, #includes too.
-    const target = kind === 'c' ? [...C_FLAGS, ...gccModeFlags(mode)] : ['-c', '-g', mode === 'long' ? '-m64' : '-m32'];
-    const argv = [
-      toolPath('gcc'), ...target, '-fdiagnostics-color=never',
-      ...includes.map((d) => `-I${d}`),
-      ...[...modeDefines, ...defines].map(([k, v]) => (v === '' ? `-D${k}` : `-D${k}=${v}`)),
-      ...(opts.extraFlags ?? []),
-      '-o', out.object, source,
-    ];
     const r = await run(argv);
     if (r.code !== 0 && kind === 'c' && mode !== 'long') {
       // Tell a missing gcc-multilib apart from an error in the guest (throws ToolchainError).

@@ -9,12 +9,12 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { C_FLAGS, sourceKindOf } from '../../debug-adapter/toolchain/build';
+import { compileArgv, modeDefines, sourceKindOf } from '../../debug-adapter/toolchain/build';
 import { BuildDiagnostic, DiagnosticContext, parseAssemblerOutput, parseCompilerOutput } from '../../debug-adapter/toolchain/diagnostics';
-import { CpuMode, modeBitness } from '../../debug-adapter/toolchain/modes';
+import { CpuMode } from '../../debug-adapter/toolchain/modes';
 import { guestIncludeDir } from '../../debug-adapter/toolchain/package-root';
 import { runProcess, toolEnv } from '../../debug-adapter/toolchain/process';
-import { gccModeFlags, resolveTool, ToolchainError, ToolOverrides } from '../../debug-adapter/toolchain/tools';
+import { resolveTool, ToolchainError, ToolOverrides } from '../../debug-adapter/toolchain/tools';
 
 export interface AssembleRequest {
   file: string;
@@ -68,36 +68,15 @@ export async function assembleForDiagnostics(req: AssembleRequest): Promise<Asse
       await fs.promises.writeFile(target, marker(o.file, cpp || /\.(S|h)$/.test(o.file)) + o.text);
     }
     const includes = [realDir, guestIncludeDir(), ...(req.includePaths ?? []).map((p) => path.resolve(p))];
-    const modeDefines: Array<[string, string]> = [
-      [`KVM_GUEST_MODE_${req.mode.toUpperCase()}`, '1'],
-      ['KVM_GUEST_BITS', String(modeBitness(req.mode))],
+    const defines: Array<[string, string]> = [
+      ...modeDefines(req.mode),
       ...Object.entries(req.defines ?? {}),
     ];
     const object = path.join(tmp, 'diagnostics.o');
-    let argv: string[];
-    let cwd: string;
-    if (kind === 'asm') {
-      // as looks for `.include` files relative to its working directory first: run it in the
-      // temporary folder (overlays) with the real folder right behind it on the path.
-      cwd = tmp;
-      argv = [
-        tool, '-g', '--gdwarf-5', req.mode === 'long' ? '--64' : '--32',
-        ...includes.map((d) => `-I${d}`),
-        ...modeDefines.flatMap(([k, v]) => ['--defsym', `${k}=${v === '' ? '1' : v}`]),
-        ...(req.extraFlags ?? []),
-        '-o', object, copy,
-      ];
-    } else {
-      cwd = realDir;
-      const target = kind === 'c' ? [...C_FLAGS, ...gccModeFlags(req.mode)] : ['-c', '-g', req.mode === 'long' ? '-m64' : '-m32'];
-      argv = [
-        tool, ...target, '-fdiagnostics-color=never',
-        ...includes.map((d) => `-I${d}`),
-        ...modeDefines.map(([k, v]) => (v === '' ? `-D${k}` : `-D${k}=${v}`)),
-        ...(req.extraFlags ?? []),
-        '-o', object, copy,
-      ];
-    }
+    const argv = compileArgv({ kind, mode: req.mode, tool, includes, defines, extraFlags: req.extraFlags, object, source: copy });
+    // as looks for `.include` files relative to its working directory first: run it in the
+    // temporary folder (overlays) with the real folder right behind it on the path.
+    const cwd = kind === 'asm' ? tmp : realDir;
     let r;
     try {
       r = await runProcess(argv, { cwd, env: toolEnv(), signal: req.signal });
