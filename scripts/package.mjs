@@ -56,7 +56,7 @@ for (const target of targets) {
   copy(path.join(root, 'node_modules', 'iced-x86'), path.join(stage, 'node_modules', 'iced-x86'), (src) => !/\/tests(\/|$)/.test(src));
   fs.writeFileSync(path.join(stage, '.vscodeignore'), '**/*.map\n**/*.ts\n');
   const out = path.join(root, 'dist', `${pkg.name}-${target}-${pkg.version}.vsix`);
-  execFileSync(path.join(root, 'node_modules', '.bin', 'vsce'), ['package', '--target', target, '--allow-missing-repository', '--skip-license', '--out', out], {
+  execFileSync(path.join(root, 'node_modules', '.bin', 'vsce'), ['package', '--target', target, '--allow-missing-repository', '--skip-license', '--no-rewrite-relative-links', '--out', out], {
     cwd: stage,
     stdio: ['ignore', 'inherit', 'inherit'],
   });
