@@ -14,7 +14,10 @@ export const NODE_DIR = path.join(CACHE, 'node24', 'node_modules', 'node-linux-x
 export const CODE_SERVER = path.join(CACHE, `code-server-${CODE_SERVER_VERSION}`, 'node_modules', '.bin', 'code-server');
 
 function run(cmd, args, env = {}) {
-  execFileSync(cmd, args, { stdio: 'inherit', env: { ...process.env, ...env } });
+  // Run from `npm test`, the environment carries npm's own settings (npm_node_execpath, …) that make
+  // the nested install's scripts run under this Node instead of Node 24: leave them out.
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k) && k !== 'NODE'));
+  execFileSync(cmd, args, { stdio: 'inherit', env: { ...clean, ...env } });
 }
 
 export function setupCodeServer() {

@@ -84,7 +84,34 @@ describe('extension in a real VS Code (code-server + Chromium)', function () {
     assert.ok(rows.some((r) => /13:\s+movq\s+\$42, %rax/.test(r)), 'source lines are interleaved');
   });
 
+  it('the KVM Guest view shows the machine: memory slots ↔ host addresses, the vCPU, page tables, exits', async function () {
+    await vscode.command('KVM Guest: Show Machine');
+    const machine = '[id="workbench.view.extension.kvmGuest"] .pane-body, .pane-body';
+    await vscode.waitFor('the machine tree', async () => (await vscode.rows(machine)).some((r) => /Memory/.test(r)));
+    for (const label of ['Memory', 'vCPU 0', 'Page tables']) {
+      await vscode.page.locator('.monaco-list-row', { hasText: label }).first().click();
+      await vscode.page.waitForTimeout(400);
+    }
+    await vscode.waitFor('the expanded tree', async () => (await vscode.rows(machine)).some((r) => /slot 0/.test(r)));
+    await vscode.screenshot('machine-view');
+    const rows = (await vscode.rows(machine)).map((r) => r.replace(/\n/g, ' ')).join('\n');
+    // Each row is a label and a description (no space between them in the DOM text).
+    assert.match(rows, /slot 0\s*guest-physical 0x0–0x1fffff ↔ host-virtual 0x[0-9a-f]+/);
+    assert.match(rows, /vCPU run area \(kvm_run\)\s*host-virtual 0x[0-9a-f]+, \d+ bytes/);
+    assert.match(rows, /vCPU 0\s*64-bit long mode/);
+    assert.match(rows, /cr0\s*0x80000033\s+PE MP ET NE PG/);
+    assert.match(rows, /Page tables\s*CR3 = 0x91000 \(4-level\)/);
+    assert.match(rows, /PML4\[0\]\s*0x0–0x7fffffffff → 0x92000/);
+    await vscode.command('KVM Guest: Show Exit Statistics');
+    await vscode.waitFor('the exit statistics', async () => (await vscode.rows(machine)).some((r) => /total exits/.test(r)));
+    await vscode.page.keyboard.press('Escape');
+    await vscode.page.keyboard.press('Control+Shift+D'); // back to Run and Debug
+    await vscode.page.waitForTimeout(500);
+  });
+
   it('a register offers the memory view (its memoryReference) in Variables', async function () {
+    await vscode.waitFor('the Variables view', () => vscode.page.locator('.debug-variables').first().isVisible());
+    await vscode.expandScope('Registers');
     const row = vscode.page.locator('.debug-variables .monaco-list-row', { hasText: /^rsi/ }).first();
     await row.hover();
     await vscode.page.waitForTimeout(500);
