@@ -158,6 +158,13 @@ export class VsCode {
     await this.page.waitForTimeout(300);
   }
 
+  /** The Run and Debug view, from the activity bar. */
+  async showRunView(): Promise<void> {
+    const item = this.page.locator('.activitybar li.action-item', { has: this.page.locator('a.codicon-run-view-icon') }).first();
+    if ((await item.getAttribute('aria-selected')) !== 'true') await item.click();
+    await this.waitFor('the Run and Debug view', () => this.page.locator('.debug-variables').first().isVisible());
+  }
+
   async stopDebugging(): Promise<void> {
     await this.page.keyboard.press('Escape');
     await this.page.locator('.debug-toolbar .codicon-debug-stop').first().click();

@@ -105,8 +105,7 @@ describe('extension in a real VS Code (code-server + Chromium)', function () {
     await vscode.command('KVM Guest: Show Exit Statistics');
     await vscode.waitFor('the exit statistics', async () => (await vscode.rows(machine)).some((r) => /total exits/.test(r)));
     await vscode.page.keyboard.press('Escape');
-    await vscode.page.keyboard.press('Control+Shift+D'); // back to Run and Debug
-    await vscode.page.waitForTimeout(500);
+    await vscode.showRunView();
   });
 
   it('a register offers the memory view (its memoryReference) in Variables', async function () {
@@ -148,6 +147,7 @@ describe('extension in a real VS Code (code-server + Chromium)', function () {
   });
 
   it('the serial terminal echoes what the user types to an interactive guest', async function () {
+    if (/stopped|running/.test(await vscode.statusBar())) await vscode.stopDebugging(); // no session left over
     await vscode.openFile('echo.S');
     await vscode.page.keyboard.press('F5');
     await vscode.waitFor('the guest to run', async () => /running/.test(await vscode.statusBar()));
