@@ -39,6 +39,8 @@ export interface LaunchArguments extends DebugProtocol.LaunchRequestArguments {
 }
 
 const THREAD_ID = 1;
+/** Instructions that "step over" runs as one: calls, software interrupts and rep-prefixed strings. */
+const STEPPED_OVER = /^(call|lcall|int\b|into|syscall|rep|repe|repz|repne|repnz)/;
 
 interface Stopped {
   regs: Regs;
@@ -70,6 +72,8 @@ export class KvmGuestSession extends LoggingDebugSession {
   private syntax: Syntax = 'att';
   private decoder = new TextDecoder('utf-8');
   private warnedScanning = false;
+  /** Known instruction starts of the program (line-table rows and code labels), sorted. */
+  private programBoundaries: bigint[] = [];
 
   constructor() {
     super();
@@ -217,6 +221,9 @@ export class KvmGuestSession extends LoggingDebugSession {
     for (const d of prepared.build?.diagnostics ?? []) this.console(`${d.file}:${d.line}: ${d.severity}: ${d.message}`, 'stderr');
     this.prepared = prepared;
     this.info = prepared.elfPath ? loadDebugInfo(prepared.elfPath, { bias: this.bias() }) : undefined;
+    const starts = new Set<bigint>((this.info?.lines.boundaries() ?? []).map((b) => BigInt(b)));
+    for (const sym of this.info?.symbols.all() ?? []) if (sym.kind === 'func' || sym.kind === 'notype') starts.add(BigInt(sym.value));
+    this.programBoundaries = [...starts].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     for (const bp of this.breakpoints.rebindSources(this.bindLine)) this.sendEvent(new BreakpointEvent('changed', this.toDapBreakpoint(bp)));
 
     this.probe = await this.probePromise!;
@@ -347,20 +354,18 @@ export class KvmGuestSession extends LoggingDebugSession {
     return r ? [BigInt(r.start), BigInt(r.end)] : undefined;
   }
 
-  /** The instruction at a linear address (decoded in the current bitness). */
-  private instructionAt(pc: bigint, s: Stopped): { length: number; text: string; mnemonicIsCall: boolean } | undefined {
+  /** The length of the instruction at a linear address (decoded in the current bitness). */
+  private instructionLength(pc: bigint, s: Stopped): number | undefined {
     const r = this.space(s).read({ address: pc, physical: false }, 15);
     const [ins] = disassemble(r.data, pc, currentBitness(s.sregs), 1, 'att');
-    if (!ins || ins.invalid) return undefined;
-    const t = ins.text.trim();
-    return { length: ins.bytes.length, text: t, mnemonicIsCall: /^(call|lcall|int\b|into|syscall|rep|repe|repz|repne|repnz)/.test(t) };
+    return ins && !ins.invalid ? ins.bytes.length : undefined;
   }
 
   /** Call sites (and rep-string/int instructions) inside [start, end), which "step over" runs over. */
   private callSites(range: [bigint, bigint], s: Stopped): bigint[] {
     const r = this.space(s).read({ address: range[0], physical: false }, Number(range[1] - range[0]));
     return disassemble(r.data, range[0], currentBitness(s.sregs), Infinity, 'att')
-      .filter((i) => /^(call|lcall|int\b|into|syscall|rep|repe|repz|repne|repnz)/.test(i.text.trim()))
+      .filter((i) => STEPPED_OVER.test(i.text.trim()))
       .map((i) => i.address);
   }
 
@@ -408,7 +413,7 @@ export class KvmGuestSession extends LoggingDebugSession {
           if (stop.reason === 'step' && calls.includes(stop.pc!)) call = { regs: stop.regs, sregs: stop.sregs, pc: stop.pc! };
         }
         if (call && !this.pauseRequested) {
-          const after = call.pc + BigInt(this.instructionAt(call.pc, call)?.length ?? 1);
+          const after = call.pc + BigInt(this.instructionLength(call.pc, call) ?? 1);
           stop = await this.run(this.debugRun({}, [after]));
           if (stop.reason === 'breakpoint' && stop.pc === after && this.breakpoints.at(after).length === 0 && !this.pauseRequested) {
             if (after >= range![0] && after < range![1]) {
@@ -831,15 +836,17 @@ export class KvmGuestSession extends LoggingDebugSession {
 
   private disassemblySource(s: Stopped) {
     const space = this.space(s);
-    const boundaries = new Set<bigint>();
-    for (const b of this.info?.lines.boundaries() ?? []) boundaries.add(BigInt(b));
-    for (const sym of this.info?.symbols.all() ?? []) if (sym.kind === 'func' || sym.kind === 'notype') boundaries.add(BigInt(sym.value));
-    boundaries.add(s.pc);
+    // The program's boundaries are computed once per build; the PC is one more known start.
+    let boundaries = this.programBoundaries;
+    if (!boundaries.includes(s.pc)) {
+      const at = boundaries.findIndex((b) => b > s.pc);
+      boundaries = at < 0 ? [...boundaries, s.pc] : [...boundaries.slice(0, at), s.pc, ...boundaries.slice(at)];
+    }
     return {
       bitness: currentBitness(s.sregs),
       syntax: this.syntax,
       read: (address: bigint, length: number) => space.read({ address, physical: false }, length).data,
-      boundaries: [...boundaries].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)),
+      boundaries,
     };
   }
 
