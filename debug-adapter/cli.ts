@@ -13,8 +13,9 @@ import { toolVersions, ToolchainError, ToolVersion } from './toolchain/tools';
 import type { BuildDiagnostic } from './toolchain/diagnostics';
 import { ImageError } from './program/guest-image';
 import { BootedWorker, Machine, prestartWorker, UnmappedEvent } from './vmm/machine';
-import { KvmAccessError, KvmSystem, kvmImplementation, KVM_DEVICE } from './vmm/kvm-system';
-import { paged32Unsupported, probeHost, probePaged32 } from './vmm/host-probe';
+import { chooseAccelerator, isAcceleratorChoice } from './vmm/accelerators';
+import { ACCELERATOR_CHOICES, AcceleratorChoice } from './vmm/accelerator';
+import { acceleratorReport, AcceleratorReport } from './vmm/accelerator-report';
 import { describeStop, formatRegisters, registerRecord } from './vmm/stop-report';
 import { parseAddress } from './vmm/cpu-modes';
 import type { StopInfo } from './vmm/vcpu-protocol';
@@ -24,19 +25,32 @@ import * as L from './vmm/guest-layout';
 const USAGE = `Usage:
   kvm-guest run FILE [--mode ${CPU_MODES.join('|')}] [--memory SIZE] [--load-address ADDR]
                      [--entry ADDR|SEG:OFF] [--timeout SECONDS] [--peek ADDR:LEN]... [--stats] [--json]
+                     [--accel auto|kvm|tcg]
   kvm-guest build FILE [--mode MODE]
   kvm-guest info [--json]
-  kvm-guest dap                          serve the Debug Adapter Protocol on stdin/stdout
+  kvm-guest dap [--accel auto|kvm|tcg]   serve the Debug Adapter Protocol on stdin/stdout
   kvm-guest lsp --stdio                  serve the assembly language server on stdin/stdout
 
 FILE is a guest source (.S, .s, .c; built first), an ELF, or a flat binary.
+--accel: kvm (/dev/kvm), tcg (the software CPU, Unicorn), auto (default: KVM when it works, else tcg).
 Exit status of run: 0 halted, 1 usage or other error, 2 build error, 3 triple fault (shutdown),
-4 timeout, 5 KVM internal error or entry failure, 130 interrupted (Ctrl-C).`;
+4 timeout, 5 accelerator internal error or entry failure, 130 interrupted (Ctrl-C).`;
+
+/** Errors whose message already tells the user what to do: no stack trace. */
+const EXPLAINED_ERRORS = new Set(['UsageError', 'ToolchainError', 'ImageError', 'KvmAccessError', 'SoftwareCpuUnavailable', 'NoAcceleratorError']);
+
+export function parseAccelerator(v: unknown): AcceleratorChoice {
+  if (v === undefined) return 'auto';
+  if (isAcceleratorChoice(v)) return v;
+  throw new UsageError(`unknown accelerator '${String(v)}': choose one of ${ACCELERATOR_CHOICES.join(', ')}`);
+}
 
 /** The `run --json` object. */
 export interface RunResult {
   outcome: Outcome;
   message: string;
+  /** What ran the vCPU: "kvm" or "tcg" (absent when the guest never started). */
+  accelerator?: string;
   serial: string;
   exits: Record<string, number>;
   ports: Record<string, { in: number; out: number }>;
@@ -132,6 +146,7 @@ async function runCommand(file: string, opts: Record<string, string | boolean | 
   process.on('SIGINT', onSigint);
   let booted: BootedWorker | undefined = prestartWorker(); // boots while the guest builds
   try {
+    const accel = parseAccelerator(opts.accel);
     const timeoutSeconds = opts.timeout !== undefined ? Number(opts.timeout) : undefined;
     if (timeoutSeconds !== undefined && !(timeoutSeconds > 0))
       throw new UsageError(`invalid --timeout '${opts.timeout}': give a number of seconds greater than 0`);
@@ -144,7 +159,11 @@ async function runCommand(file: string, opts: Record<string, string | boolean | 
       signal: abort.signal,
     });
     const peeks = ((opts.peek as string[] | undefined) ?? []).map((p) => ({ text: p, ...parsePeek(p, prepared.machine.memorySize) }));
-    if (prepared.mode === 'paged32') {
+    const chosen = chooseAccelerator(accel);
+    process.stderr.write(`kvm-guest: ${chosen.why}\n`);
+    result.accelerator = chosen.info.name;
+    if (prepared.mode === 'paged32' && chosen.info.name === 'kvm') {
+      const { probePaged32, paged32Unsupported } = await import('./vmm/kvm/host-probe');
       const probe = await probePaged32();
       if (!probe.ok) throw new UsageError(paged32Unsupported(probe.note));
     }
@@ -153,7 +172,7 @@ async function runCommand(file: string, opts: Record<string, string | boolean | 
       result.message = 'interrupted before the guest started';
       return finish();
     }
-    machine = await Machine.create(prepared.machine, booted);
+    machine = await Machine.create({ ...prepared.machine, accelerator: chosen.info }, booted);
     booted = undefined;
     machine.onOutput((bytes) => {
       const b = Buffer.from(bytes);
@@ -237,45 +256,32 @@ async function buildCommand(file: string, mode: string | undefined): Promise<num
 }
 
 async function infoCommand(json: boolean): Promise<number> {
-  const info: Record<string, unknown> = { device: KVM_DEVICE, implementation: kvmImplementation() ?? 'unknown' };
-  let status = 0;
+  const accelerators: AcceleratorReport[] = await acceleratorReport();
+  const toolchain = await toolVersions();
+  let auto: string;
   try {
-    const kvm = KvmSystem.open();
-    info.access = 'ok';
-    info.apiVersion = kvm.apiVersion;
-    info.capabilities = kvm.capabilities();
-    info.vcpuMmapSize = kvm.vcpuMmapSize();
-    kvm.close();
-    const probe = await probeHost();
-    info.modes = { real: true, protected: true, paged32: probe.paged32, long: true };
-    info.breakpoints = {
-      software: probe.softwareBreakpoints,
-      hardware: probe.hardwareBreakpoints,
-      singleStep: probe.singleStep,
-      chosen: probe.softwareBreakpoints ? 'software (int3), unlimited' : probe.hardwareBreakpoints ? 'hardware (DR0–DR3), four at once; single-step scanning beyond four' : probe.singleStep ? 'single-step scanning' : 'none',
-    };
-    info.probes = probe.notes;
+    auto = chooseAccelerator('auto').why;
   } catch (e) {
-    info.access = e instanceof Error ? e.message : String(e);
-    status = 1;
+    auto = (e as Error).message;
   }
-  info.toolchain = await toolVersions();
-  if (json) process.stdout.write(JSON.stringify(info, null, 2) + '\n');
+  if (json) process.stdout.write(JSON.stringify({ accelerators, auto, toolchain }, null, 2) + '\n');
   else {
-    const lines = [`KVM device:      ${info.device} (${info.implementation})`, `access:          ${info.access}`];
-    if (info.apiVersion !== undefined) {
-      lines.push(`API version:     ${info.apiVersion}`, `vCPU mmap size:  ${info.vcpuMmapSize}`, 'capabilities:');
-      for (const [k, v] of Object.entries(info.capabilities as Record<string, number>)) lines.push(`  ${k.padEnd(30)} ${v}`);
-      const modes = info.modes as Record<string, boolean>;
-      lines.push('CPU modes:', ...Object.entries(modes).map(([k, v]) => `  ${k.padEnd(10)} ${v ? 'yes' : 'no (' + (info.probes as Record<string, string>).paged32 + ')'}`));
-      const bp = info.breakpoints as Record<string, unknown>;
-      lines.push('breakpoint methods:', `  software int3     ${bp.software ? 'yes' : 'no'}`, `  hardware DR0–DR3  ${bp.hardware ? 'yes' : 'no'}`, `  single-step       ${bp.singleStep ? 'yes' : 'no'}`, `  chosen            ${bp.chosen}`);
-      lines.push('probes:', ...Object.entries(info.probes as Record<string, string>).map(([k, v]) => `  ${k}: ${v}`));
+    const lines: string[] = [`--accel auto:    ${auto}`];
+    for (const a of accelerators) {
+      lines.push('', `${a.name}: ${a.label}`, `  available:     ${a.available ? 'yes' : `no — ${a.problem}`}`);
+      if (!a.available) continue;
+      lines.push(
+        `  CPU modes:     ${a.modes.join(', ')}`,
+        `  breakpoints:   ${a.breakpoints}`,
+        `  single-step:   ${a.singleStep ? 'yes' : 'no'}`,
+        `  data breakpoints: ${a.watchKinds.join(', ')}`,
+      );
+      for (const [k, v] of Object.entries(a.details)) lines.push(`  ${(k + ':').padEnd(14)} ${v}`);
     }
-    lines.push('toolchain:', ...(info.toolchain as ToolVersion[]).map((t) => `  ${t.tool.padEnd(8)} ${t.version ?? `missing: ${t.problem}`}`));
+    lines.push('', 'toolchain:', ...toolchain.map((t: ToolVersion) => `  ${t.tool.padEnd(8)} ${t.version ?? `missing: ${t.problem}`}`));
     process.stdout.write(lines.join('\n') + '\n');
   }
-  return status;
+  return accelerators.some((a) => a.available) ? 0 : 1;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -299,6 +305,7 @@ export async function main(argv: string[]): Promise<number> {
         stats: { type: 'boolean' },
         json: { type: 'boolean' },
         stdio: { type: 'boolean' },
+        accel: { type: 'string' },
       },
     });
   } catch (e) {
@@ -317,14 +324,14 @@ export async function main(argv: string[]): Promise<number> {
       case 'info':
         return await infoCommand(values.json === true);
       case 'dap':
-        return await new Promise<number>(() => serveDap()); // runs until the client disconnects
+        return await new Promise<number>(() => serveDap({ accel: parseAccelerator(values.accel) })); // runs until the client disconnects
       case 'lsp':
         return await new Promise<number>(() => serveLsp()); // serves the client on stdio until it exits
       default:
         throw new UsageError(`unknown command '${command}'\n${USAGE}`);
     }
   } catch (e) {
-    const known = e instanceof UsageError || e instanceof ToolchainError || e instanceof ImageError || e instanceof KvmAccessError;
+    const known = e instanceof UsageError || e instanceof ToolchainError || e instanceof ImageError || (e instanceof Error && EXPLAINED_ERRORS.has(e.name));
     process.stderr.write(`kvm-guest: ${known ? (e as Error).message : (e as Error).stack ?? String(e)}\n`);
     return 1;
   }

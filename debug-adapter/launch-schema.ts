@@ -23,4 +23,9 @@ export const LAUNCH_SCHEMA: Record<keyof Omit<LaunchArguments, '__restart' | 'no
   timeout: { type: 'number', description: 'Stop the session when the guest runs this many seconds without stopping (0: never).', default: 0 },
   disassemblySyntax: { type: 'string', enum: ['att', 'intel'], description: 'Syntax of the Disassembly view.', default: 'att' },
   cwd: { type: 'string', description: 'Folder that a relative "program" is resolved against.', default: '${workspaceFolder}' },
+  accel: {
+    type: 'string', enum: ['auto', 'kvm', 'tcg'],
+    description: 'What runs the vCPU: "kvm" (/dev/kvm), "tcg" (the software CPU, Unicorn: no KVM needed; read and write data breakpoints) or "auto" (KVM when it works, else the software CPU). Default: the kvmGuest.accelerator setting.',
+    default: 'auto',
+  },
 };

@@ -2,15 +2,16 @@
 // inspection calls. One VM, one vCPU (thread 1). Guest code runs only inside `execute()`.
 import path from 'node:path';
 import {
-  BreakpointEvent, ExitedEvent, InitializedEvent, InvalidatedEvent, LoggingDebugSession, MemoryEvent,
+  BreakpointEvent, Event, ExitedEvent, InitializedEvent, InvalidatedEvent, LoggingDebugSession, MemoryEvent,
   OutputEvent, StoppedEvent, TerminatedEvent, Thread,
 } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { BuildFailure, prepareGuest, PreparedGuest, UsageError } from './guest-setup';
 import { Machine, prestartWorker, BootedWorker } from './vmm/machine';
 import type { StopInfo, OutputDevice, DebugRun } from './vmm/vcpu-protocol';
-import type { Regs, SRegs } from './vmm/kvm-structs';
-import { HostProbe, probeHost, probePaged32, paged32Unsupported } from './vmm/host-probe';
+import type { Regs, SRegs } from './vmm/cpu-state';
+import type { AcceleratorChoice, AcceleratorInfo, WatchKind } from './vmm/accelerator';
+import { chooseAccelerator } from './vmm/accelerators';
 import { currentBitness, describeStop, currentModeName, describePc } from './vmm/stop-report';
 import { loadDebugInfo, DebugInfo } from './program/debug-info';
 import { disassemble, Syntax } from './program/disassembler';
@@ -36,7 +37,12 @@ export interface LaunchArguments extends DebugProtocol.LaunchRequestArguments {
   timeout?: number;
   disassemblySyntax?: Syntax;
   cwd?: string;
+  /** What runs the vCPU: "kvm", "tcg" (the software CPU) or "auto" (KVM when it works). */
+  accel?: AcceleratorChoice;
 }
+
+/** DAP's data breakpoint access types ↔ the accelerators' watch kinds (the same words). */
+const WATCH_KINDS: readonly WatchKind[] = ['read', 'write', 'readWrite'];
 
 const THREAD_ID = 1;
 /** Instructions that "step over" runs as one: calls, software interrupts and rep-prefixed strings. */
@@ -57,8 +63,8 @@ export class KvmGuestSession extends LoggingDebugSession {
   private prepared?: PreparedGuest;
   private machine?: Machine;
   private info?: DebugInfo;
-  private probe?: HostProbe;
-  private probePromise?: Promise<HostProbe>;
+  /** The accelerator of this session (chosen at launch; KVM's capabilities as probed). */
+  private accelerator?: AcceleratorInfo;
   private booted?: BootedWorker;
   private readonly breakpoints = new BreakpointStore();
   private stopped?: Stopped;
@@ -75,7 +81,8 @@ export class KvmGuestSession extends LoggingDebugSession {
   /** Known instruction starts of the program (line-table rows and code labels), sorted. */
   private programBoundaries: bigint[] = [];
 
-  constructor() {
+  /** `defaultAccel`: the accelerator when a launch configuration names none (`kvm-guest dap --accel`). */
+  constructor(private readonly defaultAccel: AcceleratorChoice = 'auto') {
     super();
     this.setDebuggerLinesStartAt1(true);
     this.setDebuggerColumnsStartAt1(true);
@@ -174,9 +181,6 @@ export class KvmGuestSession extends LoggingDebugSession {
       supportsStepBack: false,
     };
     this.sendResponse(response);
-    // Probing costs a few throw-away VMs: start it now, it is needed once the program is loaded.
-    this.probePromise = probeHost();
-    this.probePromise.catch(() => {});
     this.booted = prestartWorker();
     this.sendEvent(new InitializedEvent());
   }
@@ -214,9 +218,10 @@ export class KvmGuestSession extends LoggingDebugSession {
     const prepared = await prepareGuest({
       file, mode: args.mode, memory: args.memory, loadAddress: args.loadAddress, entry: args.entry, outputDevices, build: args.build,
     });
-    if (prepared.mode === 'paged32') {
-      const p = await probePaged32();
-      if (!p.ok) throw new UsageError(paged32Unsupported(p.note));
+    await this.chooseAccelerator(args);
+    if (prepared.mode === 'paged32' && !this.accelerator!.capabilities.modes.includes('paged32')) {
+      const { probePaged32, paged32Unsupported } = await import('./vmm/kvm/host-probe');
+      throw new UsageError(paged32Unsupported((await probePaged32()).note));
     }
     for (const d of prepared.build?.diagnostics ?? []) this.console(`${d.file}:${d.line}: ${d.severity}: ${d.message}`, 'stderr');
     this.prepared = prepared;
@@ -226,9 +231,8 @@ export class KvmGuestSession extends LoggingDebugSession {
     this.programBoundaries = [...starts].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     for (const bp of this.breakpoints.rebindSources(this.bindLine)) this.sendEvent(new BreakpointEvent('changed', this.toDapBreakpoint(bp)));
 
-    this.probe = await this.probePromise!;
     this.console(this.describeBreakpointMethod());
-    const machine = await Machine.create(prepared.machine, this.booted ?? prestartWorker());
+    const machine = await Machine.create({ ...prepared.machine, accelerator: this.accelerator }, this.booted ?? prestartWorker());
     this.booted = undefined;
     this.machine = machine;
     this.dead = undefined;
@@ -246,12 +250,28 @@ export class KvmGuestSession extends LoggingDebugSession {
     );
   }
 
+  /** Chooses the accelerator once per session and says which and why in the Debug Console. */
+  private async chooseAccelerator(args: LaunchArguments): Promise<void> {
+    if (this.accelerator) return;
+    const chosen = chooseAccelerator(args.accel ?? this.defaultAccel);
+    let info = chosen.info;
+    if (info.name === 'kvm') {
+      // What this host's KVM really does (breakpoint methods, paged32) takes a few throw-away VMs.
+      const { probedKvm } = await import('./vmm/kvm/host-probe');
+      info = await probedKvm();
+    }
+    this.accelerator = info;
+    this.console(chosen.why.charAt(0).toUpperCase() + chosen.why.slice(1));
+    // For the extension's status bar and views (other clients ignore unknown events).
+    this.sendEvent(new Event('kvmGuest.accelerator', { name: info.name, label: info.label, why: chosen.why }));
+  }
+
   private describeBreakpointMethod(): string {
-    const p = this.probe!;
-    const why = `software int3 breakpoints ${p.softwareBreakpoints ? 'work' : `do not work on this host (${p.notes.softwareBreakpoints})`}`;
-    if (p.hardwareBreakpoints)
-      return `Breakpoints: hardware debug registers DR0–DR3 for up to four at once, single-step scanning beyond four; ${why}.`;
-    if (p.singleStep) return `Breakpoints: single-step scanning (hardware debug registers do not fire on this host); ${why}.`;
+    const a = this.accelerator!;
+    const n = a.capabilities.nativeBreakpoints;
+    if (n === Infinity) return `Breakpoints: exact and unlimited on the ${a.label} (code hooks); data breakpoints: ${a.capabilities.watchKinds.join(', ')}.`;
+    if (n > 0) return `Breakpoints: hardware debug registers DR0–DR3 for up to ${n} at once, single-step scanning beyond; data breakpoints: writes (read-only memory slots).`;
+    if (a.capabilities.singleStep) return `Breakpoints: single-step scanning (hardware debug registers do not fire on this host: ${a.notes.hardwareBreakpoints ?? 'probed'}).`;
     return 'Breakpoints: this host supports no breakpoint method (no debug exits): breakpoints will not be hit.';
   }
 
@@ -271,7 +291,6 @@ export class KvmGuestSession extends LoggingDebugSession {
       await this.teardown();
       this.breakpoints.resetHits();
       this.decoder = new TextDecoder('utf-8');
-      this.probePromise ??= probeHost();
       await this.startMachine(this.launchArgs!);
       this.sendResponse(response);
       if (this.launchArgs!.stopOnEntry) this.reportStopped('entry', await this.machine!.getState(), 'stopped at the entry point');
@@ -338,15 +357,15 @@ export class KvmGuestSession extends LoggingDebugSession {
   }
 
   private debugRun(extra: Partial<DebugRun> = {}, more: bigint[] = []): DebugRun {
-    if (this.launchArgs?.noDebug) return { breakpoints: [], hardware: false, ...extra };
+    if (this.launchArgs?.noDebug) return { breakpoints: [], ...extra };
     const breakpoints = [...new Set([...this.breakpoints.addresses(), ...more])];
-    const hardware = this.probe?.hardwareBreakpoints === true;
-    if (hardware && breakpoints.length > 4 && !this.warnedScanning) {
+    const native = this.accelerator?.capabilities.nativeBreakpoints ?? 0;
+    if (native > 0 && breakpoints.length > native && !this.warnedScanning) {
       this.warnedScanning = true;
-      this.console(`${breakpoints.length} breakpoints: more than the four debug registers, so execution is single-stepped and compared (slower).`);
+      this.console(`${breakpoints.length} breakpoints: more than the ${native} debug registers, so execution is single-stepped and compared (slower).`);
     }
-    const watches = this.breakpoints.data.map((d) => [d.start, d.end] as [number, number]);
-    return { breakpoints, hardware, watches, ...extra };
+    const watches = this.breakpoints.data.map((d) => ({ start: d.start, end: d.end, kind: d.kind }));
+    return { breakpoints, watches, ...extra };
   }
 
   private lineRange(pc: bigint): [bigint, bigint] | undefined {
@@ -514,11 +533,11 @@ export class KvmGuestSession extends LoggingDebugSession {
         return this.reportStopped('breakpoint', stop, undefined, this.stopIds.get(stop.pc!));
       }
       case 'data-breakpoint':
-        return this.reportStopped('data breakpoint', stop, this.describeWrite(stop));
+        return this.reportStopped('data breakpoint', stop, this.describeAccess(stop));
       case 'shutdown':
         this.dead = { exitCode: EXIT_STATUS.shutdown, message };
         this.console(message, 'important');
-        return this.reportStopped('exception', stop, 'Triple fault (KVM_EXIT_SHUTDOWN): the guest cannot continue. Inspect the registers; Continue ends the session.');
+        return this.reportStopped('exception', stop, 'Triple fault: the guest cannot continue. Inspect the registers; Continue ends the session.');
       default: {
         this.dead = { exitCode: stop.reason === 'internal-error' || stop.reason === 'entry-failure' ? EXIT_STATUS['internal-error'] : EXIT_STATUS.error, message };
         this.console(message, 'important');
@@ -528,14 +547,14 @@ export class KvmGuestSession extends LoggingDebugSession {
   }
 
   /** "write of 4 bytes (2a 00 00 00) to 0x400 by the instruction at …" for a data breakpoint stop. */
-  private describeWrite(stop: StopInfo): string {
-    const w = stop.write!;
+  private describeAccess(stop: StopInfo): string {
+    const w = stop.access!;
     const s: Stopped = { regs: stop.regs, sregs: stop.sregs, pc: stop.sregs.cs.base + stop.regs.rip };
-    const writer = this.instructionEndingAt(s.pc, s);
+    const writer = w.at !== undefined ? this.instructionAt(w.at, s) : this.instructionEndingAt(s.pc, s);
     const loc = writer ? this.info?.lines.locate(Number(writer.address)) : undefined;
     const data = w.data.map((b) => b.toString(16).padStart(2, '0')).join(' ');
     return (
-      `Data breakpoint: write of ${w.length} byte${w.length === 1 ? '' : 's'} (${data}) to 0x${w.address.toString(16)}` +
+      `Data breakpoint: ${w.write ? 'write' : 'read'} of ${w.length} byte${w.length === 1 ? '' : 's'} (${data}) ${w.write ? 'to' : 'from'} 0x${w.address.toString(16)}` +
       (writer ? ` by ${writer.text} at 0x${writer.address.toString(16)}` : '') +
       (loc ? ` (${path.basename(loc.file)}:${loc.line})` : '')
     );
@@ -545,6 +564,13 @@ export class KvmGuestSession extends LoggingDebugSession {
   private instructionEndingAt(pc: bigint, s: Stopped): { address: bigint; text: string } | undefined {
     const [prev] = disassembleAround(this.disassemblySource(s), pc, -1, 1);
     return prev && !prev.placeholder && !prev.invalid ? { address: prev.address, text: prev.text } : undefined;
+  }
+
+  /** The instruction at a linear address, decoded in the current bitness. */
+  private instructionAt(address: bigint, s: Stopped): { address: bigint; text: string } | undefined {
+    const r = this.space(s).read({ address, physical: false }, 15);
+    const [ins] = disassemble(r.data, address, currentBitness(s.sregs), 1, this.syntax);
+    return ins && !ins.invalid ? { address, text: ins.text } : undefined;
   }
 
   private reportStopped(reason: string, state: { regs: Regs; sregs: SRegs }, description?: string, hitBreakpointIds?: number[]): void {
@@ -613,7 +639,7 @@ export class KvmGuestSession extends LoggingDebugSession {
       response.body =
         address === undefined
           ? { dataId: null, description: `'${args.name}' has no address to watch` }
-          : { dataId: `0x${address.toString(16)}:${bytes}`, description: `${bytes} bytes at 0x${address.toString(16)}`, accessTypes: ['write'], canPersist: true };
+          : { dataId: `0x${address.toString(16)}:${bytes}`, description: `${bytes} bytes at 0x${address.toString(16)}`, accessTypes: this.watchKinds(), canPersist: true };
       this.sendResponse(response);
     });
   }
@@ -623,8 +649,12 @@ export class KvmGuestSession extends LoggingDebugSession {
     this.breakpoints.data = [];
     for (const b of args.breakpoints) {
       const m = /^0x([0-9a-f]+):(\d+)$/i.exec(b.dataId);
-      if (!m || (b.accessType && b.accessType !== 'write')) {
-        out.push({ verified: false, message: b.accessType && b.accessType !== 'write' ? 'only write data breakpoints are supported (read-only memory slots catch writes)' : `bad data breakpoint id '${b.dataId}'` });
+      const kind = (b.accessType ?? 'write') as WatchKind;
+      if (!m || !this.watchKinds().includes(kind)) {
+        out.push({
+          verified: false,
+          message: m ? `${this.accelerator?.label ?? 'this accelerator'} watches ${this.watchKinds().join(', ')} accesses only${this.accelerator?.name === 'kvm' ? ' (read-only memory slots catch writes); the software CPU (accel "tcg") also watches reads' : ''}` : `bad data breakpoint id '${b.dataId}'`,
+        });
         continue;
       }
       const linear = BigInt('0x' + m[1]);
@@ -633,11 +663,17 @@ export class KvmGuestSession extends LoggingDebugSession {
         out.push({ verified: false, message: `0x${linear.toString(16)} is not mapped to guest RAM` });
         continue;
       }
-      this.breakpoints.data.push({ dataId: b.dataId, start: Number(phys), end: Number(phys) + Number(m[2]), condition: b.condition, hitCondition: b.hitCondition, hits: 0 });
-      out.push({ verified: true, message: `write watch on ${m[2]} bytes at 0x${linear.toString(16)}` });
+      this.breakpoints.data.push({ dataId: b.dataId, start: Number(phys), end: Number(phys) + Number(m[2]), kind, condition: b.condition, hitCondition: b.hitCondition, hits: 0 });
+      out.push({ verified: true, message: `${kind === 'readWrite' ? 'read/write' : kind} watch on ${m[2]} bytes at 0x${linear.toString(16)}` });
     }
     response.body = { breakpoints: out };
     this.sendResponse(response);
+  }
+
+  /** The data breakpoint kinds the session's accelerator supports (before launch: what every one does). */
+  private watchKinds(): WatchKind[] {
+    const kinds = this.accelerator?.capabilities.watchKinds ?? ['write'];
+    return WATCH_KINDS.filter((k) => kinds.includes(k));
   }
 
   // ---- state ----------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ export class GuestConfigurationProvider implements vscode.DebugConfigurationProv
     const settings = vscode.workspace.getConfiguration('kvmGuest');
     config.memory ??= settings.get<string>('memory');
     config.serial ??= settings.get<string[]>('serial');
+    config.accel ??= settings.get<string>('accelerator', 'auto');
     if (!config.mode && /\.c$/.test(config.program) && fs.existsSync(config.program) && !declaredMode(fs.readFileSync(config.program, 'utf8'))) {
       // A C guest says nothing about its mode: ask, instead of failing.
       const pick = await vscode.window.showQuickPick(

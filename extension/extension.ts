@@ -58,11 +58,13 @@ export function activate(context: vscode.ExtensionContext): KvmGuestApi {
       exitTree.refresh();
     }),
     watcher.onDidChangeState(({ session, state }) => {
-      statusBar.text = `$(vm) KVM guest: ${state}`;
-      statusBar.tooltip = `KVM Guest: the VM of "${session.name}". Click to show the machine.`;
+      const accel = watcher.acceleratorOf(session);
+      const short = accel === undefined ? '' : accel.startsWith('KVM') ? ' (KVM)' : ' (software CPU)';
+      statusBar.text = `$(vm) KVM guest${short}: ${state}`;
+      statusBar.tooltip = `KVM Guest: the VM of "${session.name}"${accel ? `, running on ${accel}` : ''}. Click to show the machine.`;
       statusBar.show();
       if (state === 'ended') {
-        statusBar.text = '$(vm) KVM guest: ended';
+        statusBar.text = `$(vm) KVM guest${short}: ended`;
         machineTree.clear();
       }
     }),

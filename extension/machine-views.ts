@@ -70,9 +70,10 @@ interface MachineInfo {
   mode: string;
   entry: string;
   pc: string;
-  runArea?: { hostVirtual: string; size: number };
+  accelerator: { name: string; label: string };
+  accelRows: Record<string, string>;
   devices: { name: string; bus: string; range: string }[];
-  slots: { slot: number; guestPhysical: string; size: number; hostVirtual: string; readOnly: boolean }[];
+  regions: { slot?: number; guestPhysical: string; size: number; hostVirtual: string; access: string }[];
   vcpu: { mode: string; cr0: { value: string; flags: string }; cr3: string; cr4: { value: string; flags: string }; efer: { value: string; flags: string }; gdtr: { base: string; limit: string }; idtr: { base: string; limit: string } };
 }
 
@@ -99,11 +100,14 @@ export class MachineTree extends SessionTree {
     };
     return [
       {
+        label: 'Accelerator', description: info.accelerator.label, icon: info.accelerator.name === 'kvm' ? 'rocket' : 'chip',
+        children: Object.entries(info.accelRows).map(([k, v]) => leaf(k, v)),
+      },
+      {
         label: 'Memory', description: `${info.memorySize >> 10} KiB`, icon: 'database',
-        children: [
-          ...info.slots.map((s) => leaf(`slot ${s.slot}`, `guest-physical ${s.guestPhysical}–${end(s.guestPhysical, s.size)} ↔ host-virtual ${s.hostVirtual}${s.readOnly ? ' (read-only: write watch)' : ''}`)),
-          ...(info.runArea ? [leaf('vCPU run area (kvm_run)', `host-virtual ${info.runArea.hostVirtual}, ${info.runArea.size} bytes`)] : []),
-        ],
+        children: info.regions.map((r) =>
+          leaf(r.slot !== undefined ? `slot ${r.slot}` : 'RAM', `guest-physical ${r.guestPhysical}–${end(r.guestPhysical, r.size)} ↔ host-virtual ${r.hostVirtual} (${r.access})`),
+        ),
       },
       {
         label: 'vCPU 0', description: info.vcpu.mode, icon: 'chip',

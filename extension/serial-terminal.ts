@@ -52,8 +52,14 @@ export class SessionWatcher implements vscode.DebugAdapterTrackerFactory {
   private readonly terminals = new Map<string, SerialTerminal>();
   private readonly stopEmitter = new vscode.EventEmitter<vscode.DebugSession>();
   readonly onDidStop = this.stopEmitter.event;
-  private readonly stateEmitter = new vscode.EventEmitter<{ session: vscode.DebugSession; state: string }>();
+  private readonly stateEmitter = new vscode.EventEmitter<{ session: vscode.DebugSession; state: string; accelerator?: string }>();
   readonly onDidChangeState = this.stateEmitter.event;
+  /** What runs each session's vCPU ("KVM (kvm_intel)", "software CPU (Unicorn 2.0.1)"), from the adapter's event. */
+  private readonly accelerators = new Map<string, string>();
+
+  acceleratorOf(session: vscode.DebugSession): string | undefined {
+    return this.accelerators.get(session.id);
+  }
 
   terminalOf(session: vscode.DebugSession): SerialTerminal | undefined {
     return this.terminals.get(session.id);
@@ -78,7 +84,10 @@ export class SessionWatcher implements vscode.DebugAdapterTrackerFactory {
       },
       onDidSendMessage: (m: { type: string; event?: string; body?: Record<string, unknown> }) => {
         if (m.type !== 'event') return;
-        if (m.event === 'output' && m.body?.category === 'stdout') ensureTerminal()?.output(String(m.body.output));
+        if (m.event === 'kvmGuest.accelerator') {
+          this.accelerators.set(session.id, String(m.body?.label));
+          this.stateEmitter.fire({ session, state: 'starting', accelerator: String(m.body?.label) });
+        } else if (m.event === 'output' && m.body?.category === 'stdout') ensureTerminal()?.output(String(m.body.output));
         else if (m.event === 'stopped') {
           this.stateEmitter.fire({ session, state: `stopped (${String(m.body?.reason)})` });
           this.stopEmitter.fire(session);
@@ -96,6 +105,7 @@ export class SessionWatcher implements vscode.DebugAdapterTrackerFactory {
       onWillStopSession: () => {
         this.stateEmitter.fire({ session, state: 'ended' });
         this.terminals.delete(session.id);
+        this.accelerators.delete(session.id);
       },
     };
   }

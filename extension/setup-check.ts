@@ -1,14 +1,23 @@
-// "Check KVM Access and Toolchain": `kvm-guest info` (KVM access with the fix when missing, API
-// version, modes and breakpoint methods this host supports, toolchain versions) in an output channel.
+// "Check KVM Access and Toolchain": `kvm-guest info` (each accelerator — KVM with the fix when it
+// cannot be used, the software CPU with how to install it — what each supports, which one `auto`
+// picks, and the toolchain versions) in an output channel.
 import { execFile } from 'node:child_process';
 import * as vscode from 'vscode';
 import { ExtensionPaths, nodeEnv } from './paths';
 
+interface AcceleratorReport {
+  name: string;
+  label: string;
+  available: boolean;
+  problem?: string;
+  modes: string[];
+  breakpoints: string;
+  watchKinds: string[];
+}
+
 interface Info {
-  access: string;
-  implementation: string;
-  modes?: Record<string, boolean>;
-  breakpoints?: { chosen: string };
+  accelerators: AcceleratorReport[];
+  auto: string;
   toolchain: { tool: string; version?: string; problem?: string }[];
 }
 
@@ -25,14 +34,20 @@ export async function checkSetup(paths: ExtensionPaths, output: vscode.OutputCha
     return undefined;
   }
   output.clear();
-  output.appendLine(`KVM (${info.implementation}): ${info.access}`);
-  if (info.modes) output.appendLine(`CPU modes: ${Object.entries(info.modes).map(([m, ok]) => `${m} ${ok ? 'yes' : 'no'}`).join(', ')}`);
-  if (info.breakpoints) output.appendLine(`breakpoints: ${info.breakpoints.chosen}`);
+  output.appendLine(`accelerator "auto": ${info.auto}`);
+  for (const a of info.accelerators) {
+    if (!a.available) {
+      output.appendLine(`${a.label}: not available — ${a.problem}`);
+      continue;
+    }
+    output.appendLine(`${a.label}: CPU modes ${a.modes.join(', ')}; breakpoints: ${a.breakpoints}; data breakpoints: ${a.watchKinds.join(', ')}`);
+  }
   for (const t of info.toolchain) output.appendLine(`${t.tool}: ${t.version ?? `missing: ${t.problem}`}`);
   output.show(true);
   const missing = info.toolchain.filter((t) => !t.version);
-  if (info.access !== 'ok') void vscode.window.showErrorMessage(`KVM Guest: ${info.access}`);
+  const usable = info.accelerators.filter((a) => a.available);
+  if (usable.length === 0) void vscode.window.showErrorMessage(`KVM Guest: no accelerator can run guests here. ${info.auto}`);
   else if (missing.length) void vscode.window.showWarningMessage(`KVM Guest: ${missing.map((t) => t.problem).join('; ')}`);
-  else void vscode.window.showInformationMessage(`KVM Guest: KVM and the toolchain are ready (${info.breakpoints?.chosen ?? ''}).`);
+  else void vscode.window.showInformationMessage(`KVM Guest: ready — ${info.auto}.`);
   return info;
 }

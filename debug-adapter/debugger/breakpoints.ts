@@ -28,11 +28,15 @@ export interface Breakpoint extends BreakpointOptions {
   hits: number;
 }
 
+import type { WatchKind } from '../vmm/accelerator';
+
 export interface DataBreakpoint {
   dataId: string;
   /** Guest-physical [start, end). */
   start: number;
   end: number;
+  /** Which accesses stop the guest. */
+  kind: WatchKind;
   condition?: string;
   hitCondition?: string;
   hits: number;

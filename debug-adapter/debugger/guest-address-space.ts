@@ -2,7 +2,7 @@
 // vCPU's own paging (or segment-free identity when paging is off), and guest-physical addresses.
 // Memory references in DAP are "0x…" (linear) or "phys:0x…" (physical).
 import type { GuestMemory } from '../vmm/guest-memory';
-import type { SRegs } from '../vmm/kvm-structs';
+import type { SRegs } from '../vmm/cpu-state';
 import { PageWalk, walkPages } from '../inspect/decode';
 
 const PAGE = 4096n;

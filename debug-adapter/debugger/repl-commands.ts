@@ -1,7 +1,7 @@
 // Debug Console commands for the machine itself (.regs, .exits, .gdt, .idt, .pagewalk, .machine),
 // and the same views as data for the extension's custom requests.
 import type { Machine } from '../vmm/machine';
-import type { Regs, SRegs } from '../vmm/kvm-structs';
+import type { Regs, SRegs } from '../vmm/cpu-state';
 import type { GuestAddressSpace } from './guest-address-space';
 import { formatRegisters } from '../vmm/stop-report';
 import { decodeCr0, decodeCr4, decodeDescriptor, decodeEfer, decodeSystemDescriptor64, explainWalk, summarizeFlags } from '../inspect/decode';
@@ -22,7 +22,7 @@ const HELP = `Machine commands (expressions work too: rax, %eax, *(u32*)0x400, [
   .gdt               the GDT entries, decoded
   .idt               the IDT entries, decoded
   .pagewalk ADDR     how the CPU translates a guest-virtual address, step by step
-  .machine           memory slots (guest-physical ↔ host-virtual), vCPU mode, control registers
+  .machine           accelerator, memory (guest-physical ↔ host-virtual), vCPU mode, control registers
   .help              this list`;
 
 const hex = (v: bigint | number): string => '0x' + v.toString(16);
@@ -109,11 +109,13 @@ function machineInfo(ctx: ReplContext) {
     memorySize: m.memory.size,
     mode: m.options.mode,
     entry: entry.kind === 'real' ? `${entry.segment.toString(16).padStart(4, '0')}:${entry.offset.toString(16).padStart(4, '0')}` : hex(entry.address),
-    runArea: m.runAreaInfo ? { hostVirtual: hex(m.runAreaInfo.hostVirtual), size: m.runAreaInfo.size } : undefined,
+    accelerator: { name: m.accelerator.name, label: m.accelerator.label },
+    /** What runs the vCPU, in rows (KVM: VM fd, kvm_run area; software CPU: the engine and what stands in for kvm_run). */
+    accelRows: m.describeRows(),
     devices: DEVICES,
     pc: hex(sregs.cs.base + regs.rip),
-    slots: m.memory.slots.map((s) => ({
-      slot: s.slot, guestPhysical: hex(s.guestPhysical), size: s.size, hostVirtual: hex(s.hostVirtual), readOnly: (s.flags & 2) !== 0,
+    regions: m.regions().map((r) => ({
+      slot: r.slot, guestPhysical: hex(r.guestPhysical), size: r.size, hostVirtual: hex(r.hostVirtual), access: r.access,
     })),
     vcpu: {
       mode: ctx.modeName,
@@ -195,8 +197,9 @@ export function runReplCommand(text: string, ctx: ReplContext): string | object 
       if (ctx.json) return info;
       return [
         `memory: ${info.memorySize >> 10} KiB, ${info.mode} mode, entry ${info.entry}`,
-        info.runArea ? `vCPU run area (kvm_run): host-virtual ${info.runArea.hostVirtual}, ${info.runArea.size} bytes` : '',
-        ...info.slots.map((s) => `  slot ${s.slot}: guest-physical ${s.guestPhysical} (+${s.size} bytes) ↔ host-virtual ${s.hostVirtual}${s.readOnly ? ' (read-only: write watch)' : ''}`),
+        `accelerator: ${info.accelerator.label}`,
+        ...Object.entries(info.accelRows).map(([k, v]) => `  ${k}: ${v}`),
+        ...info.regions.map((r) => `  ${r.slot !== undefined ? `slot ${r.slot}` : 'RAM'}: guest-physical ${r.guestPhysical} (+${r.size} bytes) ↔ host-virtual ${r.hostVirtual} (${r.access})`),
         `vCPU: ${info.vcpu.mode}`,
         `  cr0 ${info.vcpu.cr0.value} ${info.vcpu.cr0.flags}`,
         `  cr3 ${info.vcpu.cr3}`,

@@ -2,7 +2,7 @@
 // decoded), Segments, System (control registers decoded bit by bit, GDTR, IDTR) and Symbols (data
 // labels with their current values). Containers get references valid until the next stop.
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import type { Regs, SRegs } from '../vmm/kvm-structs';
+import type { Regs, SRegs } from '../vmm/cpu-state';
 import { readRegister, registersForBitness } from '../inspect/register-names';
 import { decodeCr0, decodeCr3, decodeCr4, decodeEfer, decodeRflags, decodeSegment, DecodedField, summarizeFlags } from '../inspect/decode';
 import type { Bitness } from '../program/disassembler';

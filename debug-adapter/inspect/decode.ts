@@ -1,6 +1,6 @@
 // Human-readable decoders for the CPU state a bare-metal guest developer inspects: flag registers,
 // control registers, segments, raw GDT/IDT descriptors and page-table walks. All pure.
-import type { Segment } from '../vmm/kvm-structs';
+import type { Segment } from '../vmm/cpu-state';
 
 export interface DecodedField {
   name: string;

@@ -18,7 +18,7 @@
 //   opening with a %register is a memory operand, so (%rax) reads memory while %rax is the value.
 //   rip-relative operands use the current rip. Addresses are linear (the context translates them).
 import { isRegisterName, readRegister, resolveRegister } from './register-names';
-import type { Regs, SRegs } from '../vmm/kvm-structs';
+import type { Regs, SRegs } from '../vmm/cpu-state';
 
 export class ExpressionError extends Error {
   /** 1-based column of the offending token, when known. */

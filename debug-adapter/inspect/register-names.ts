@@ -1,7 +1,7 @@
 // Every register spelling a user may type (with or without '%', any case) and where it lives in
 // the kvm_regs / kvm_sregs snapshots, so the REPL, watch, hover and setVariable agree on aliasing.
-import { REG_NAMES, RegName, SEGMENT_NAMES, SegmentName } from '../vmm/kvm-abi';
-import type { Regs, Segment, SRegs } from '../vmm/kvm-structs';
+import { REG_NAMES, RegName, SEGMENT_NAMES, SegmentName } from '../vmm/cpu-state';
+import type { Regs, Segment, SRegs } from '../vmm/cpu-state';
 
 export type ControlStorage = 'cr0' | 'cr2' | 'cr3' | 'cr4' | 'cr8' | 'efer' | 'apic_base';
 export type TableStorage = 'gdt' | 'idt';

@@ -1,7 +1,7 @@
 // The documented initial CPU state of each mode, and the tables (GDT, TSS, page tables) it needs in
 // guest memory. writeModeTables() runs where guest memory is written; initialState() is pure.
 import type { CpuMode } from '../toolchain/modes';
-import type { Regs, Segment, SRegs } from './kvm-structs';
+import type { Regs, Segment, SRegs } from './cpu-state';
 import * as L from './guest-layout';
 
 export const CR0_PE = 1n;

@@ -1,19 +1,19 @@
-// A virtual machine: the VM fd, guest memory with the image and the mode's tables, and the vCPU
-// worker. The main thread uses this; it never blocks on the guest.
+// A virtual machine: guest memory with the image and the mode's tables, the accelerator's VM, and
+// the vCPU worker. The main thread uses this; it never blocks on the guest. Nothing here knows an
+// accelerator's API: it sees the accelerator by name and capabilities (accelerator.ts).
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { CpuMode } from '../toolchain/modes';
 import type { GuestImage } from '../program/guest-image';
 import { ImageError } from '../program/guest-image';
-import { CAP, IOCTL } from './kvm-abi';
-import * as libc from './libc';
-import { KvmSystem } from './kvm-system';
 import { GuestMemory } from './guest-memory';
 import { EntryPoint, writeModeTables } from './cpu-modes';
 import * as L from './guest-layout';
 import { ByteRing } from './byte-ring';
 import type { UnmappedAccess } from './devices/bus';
-import type { Regs, SRegs } from './kvm-structs';
+import type { Regs, SRegs } from './cpu-state';
+import type { AcceleratorInfo, DebugArm, MemoryRegionInfo, VmBackend } from './accelerator';
+import { chooseAccelerator, createVmBackend } from './accelerators';
 import {
   CTL, DebugRun, ExitStats, OUTPUT_DEVICES, OutputDevice, STOP_REQUEST, StopInfo, WorkerInit, WorkerRequest, WorkerResponse,
 } from './vcpu-protocol';
@@ -24,14 +24,14 @@ export interface MachineOptions {
   image: GuestImage;
   entry: EntryPoint;
   outputDevices?: OutputDevice[];
+  /** What runs the vCPU (default: chooseAccelerator('auto')). */
+  accelerator?: AcceleratorInfo;
 }
 
 export interface UnmappedEvent extends UnmappedAccess {
   /** Linear address of the instruction (CS.base + RIP). */
   rip: bigint;
 }
-
-const SIGUSR2 = 12;
 
 /** A vCPU worker thread that has booted (Node + koffi loaded) and waits for its VM. */
 export interface BootedWorker {
@@ -57,15 +57,6 @@ export function prestartWorker(): BootedWorker {
   ready.catch(() => {}); // observed by whoever uses it
   return { worker, ready };
 }
-let kickHandlerInstalled = false;
-
-/** A handler must exist for the kick signal: an ignored signal would not interrupt KVM_RUN. */
-function installKickHandler(): void {
-  if (kickHandlerInstalled) return;
-  process.on('SIGUSR2', () => {});
-  kickHandlerInstalled = true;
-}
-
 /** Refuses segments beyond guest memory or over the monitor's reserved region. */
 export function checkImagePlacement(image: GuestImage, memorySize: number): void {
   const reserved = { start: L.RESERVED_START, end: L.RESERVED_END };
@@ -99,12 +90,12 @@ interface Pending {
 
 export class Machine {
   readonly memory: GuestMemory;
-  readonly vmFd: number;
+  readonly accelerator: AcceleratorInfo;
+  private readonly vm: VmBackend;
   private worker?: Worker;
-  private tid = 0;
-  /** The vCPU's kvm_run area as mapped in this process (host-virtual address and size). */
-  runAreaInfo?: { hostVirtual: bigint; size: number };
-  private runArea?: Uint8Array;
+  private nativeBreakpoints = 0;
+  /** The vCPU's own description (run area or its stand-in), from the worker. */
+  vcpuInfo: Record<string, string> = {};
   private readonly ctl = new Int32Array(new SharedArrayBuffer(CTL.SIZE * 4));
   private readonly output = new ByteRing(1 << 16);
   private readonly input = new ByteRing(1 << 12);
@@ -118,29 +109,23 @@ export class Machine {
   /** Exit statistics as of the last stop (cumulative since the VM started). */
   lastStats?: ExitStats;
 
-  private constructor(private readonly kvm: KvmSystem, readonly options: MachineOptions) {
-    this.vmFd = libc.ioctlInt(kvm.fd, IOCTL.KVM_CREATE_VM, 0, 'KVM_CREATE_VM');
+  private constructor(readonly options: MachineOptions) {
+    this.accelerator = options.accelerator ?? chooseAccelerator('auto').info;
+    this.memory = new GuestMemory(options.memorySize);
     try {
-      // Intel VMX needs these pages (real mode emulation); other hosts may refuse harmlessly.
-      try {
-        libc.ioctlInt(this.vmFd, IOCTL.KVM_SET_TSS_ADDR, L.KVM_TSS_ADDR, 'KVM_SET_TSS_ADDR');
-      } catch {
-        /* not needed on this host */
-      }
-      this.memory = new GuestMemory(this.vmFd, options.memorySize);
+      this.vm = createVmBackend(this.accelerator, this.memory);
     } catch (e) {
-      libc.close(this.vmFd);
+      this.memory.release();
       throw e;
     }
   }
 
   /** Creates the VM, places the image and starts the vCPU worker (ready to run). */
   static async create(options: MachineOptions, booted?: BootedWorker): Promise<Machine> {
-    installKickHandler();
     const bw = booted ?? prestartWorker(); // boots while the VM is being set up
     let m: Machine;
     try {
-      m = new Machine(KvmSystem.open(), options);
+      m = new Machine(options);
     } catch (e) {
       await bw.worker.terminate();
       throw e;
@@ -160,9 +145,11 @@ export class Machine {
   private async startWorker(booted: BootedWorker): Promise<void> {
     await booted.ready;
     const worker = (this.worker = booted.worker);
+    this.nativeBreakpoints = this.accelerator.capabilities.nativeBreakpoints;
     const init: WorkerInit = {
-      vmFd: this.vmFd,
-      vcpuMmapSize: this.kvm.vcpuMmapSize(),
+      accelerator: this.accelerator.name,
+      vcpu: this.vm.vcpuInit(),
+      nativeBreakpoints: this.nativeBreakpoints,
       memAddress: this.memory.hostAddress,
       memSize: this.memory.size,
       mode: this.options.mode,
@@ -171,7 +158,6 @@ export class Machine {
       output: this.output.sab,
       input: this.input.sab,
       outputDevices: this.options.outputDevices ?? [...OUTPUT_DEVICES],
-      syncRegs: (this.kvm.checkExtension(CAP.KVM_CAP_SYNC_REGS) & 3) === 3,
     };
     worker.on('message', (m: WorkerResponse) => this.onMessage(m));
     worker.on('error', (e) => this.failAll(e));
@@ -180,9 +166,8 @@ export class Machine {
     worker.postMessage(init);
     const r = await ready;
     if (r.type !== 'ready') return;
-    this.tid = r.tid;
-    this.runArea = new Uint8Array(libc.viewAt(r.runAddress, 4096));
-    this.runAreaInfo = { hostVirtual: r.runAddress, size: init.vcpuMmapSize };
+    this.vm.attach(r.kick);
+    this.vcpuInfo = r.describe;
     this.startOutputPump();
   }
 
@@ -252,12 +237,27 @@ export class Machine {
    * `timeoutMs` stops it with reason 'timeout'.
    */
   async run(timeoutMs?: number, debug?: DebugRun): Promise<StopInfo> {
+    return this.runRequest({ type: 'run', debug }, timeoutMs, debug?.watches);
+  }
+
+  /**
+   * Runs once with the vCPU armed exactly as `arm` says, without the debug engine: for probes of
+   * what an accelerator does (e.g. whether its hardware breakpoints fire).
+   */
+  async runArmed(arm: DebugArm, timeoutMs?: number): Promise<StopInfo> {
+    return this.runRequest({ type: 'run', arm }, timeoutMs, arm.watches);
+  }
+
+  private async runRequest(req: WorkerRequest, timeoutMs: number | undefined, watches: DebugRun['watches']): Promise<StopInfo> {
     if (this.running) throw new Error('the guest is already running');
-    this.memory.setWriteWatches(debug?.watches ?? []);
+    const kinds = this.accelerator.capabilities.watchKinds;
+    const unsupported = (watches ?? []).find((w) => !kinds.includes(w.kind));
+    if (unsupported) throw new Error(`${this.accelerator.label} cannot watch ${unsupported.kind} accesses (it watches: ${kinds.join(', ')})`);
+    this.vm.prepareWatches(watches ?? []);
     this.running = true;
     const timer = timeoutMs !== undefined ? setTimeout(() => this.kick(STOP_REQUEST.TIMEOUT), timeoutMs) : undefined;
     try {
-      const r = await this.request({ type: 'run', debug }, 'stopped');
+      const r = await this.request(req, 'stopped');
       this.drainOutput();
       const stop = (r as Extract<WorkerResponse, { type: 'stopped' }>).stop;
       this.lastStats = stop.stats;
@@ -278,10 +278,9 @@ export class Machine {
   }
 
   private kick(code: number): void {
-    if (!this.running || !this.runArea) return;
+    if (!this.running) return;
     Atomics.store(this.ctl, CTL.STOP, code);
-    this.runArea[1] = 1; // kvm_run.immediate_exit: a KVM_RUN about to start returns at once
-    libc.tgkill(process.pid, this.tid, SIGUSR2); // one already inside KVM_RUN returns with EINTR
+    this.vm.kick();
   }
 
   async getState(): Promise<{ regs: Regs; sregs: SRegs }> {
@@ -293,8 +292,14 @@ export class Machine {
     await this.request({ type: 'setState', regs, sregs }, 'ok');
   }
 
-  async setGuestDebug(control: number, debugreg: bigint[] = []): Promise<void> {
-    await this.request({ type: 'setGuestDebug', control, debugreg }, 'ok');
+  /** The memory regions as the accelerator maps them (KVM: slots; software CPU: one region). */
+  regions(): MemoryRegionInfo[] {
+    return this.vm.regions();
+  }
+
+  /** Rows for the machine view: the accelerator's VM and vCPU (as the vCPU described itself at start). */
+  describeRows(): Record<string, string> {
+    return { ...this.vm.describe(), ...this.vcpuInfo };
   }
 
   async translate(linear: bigint): Promise<bigint | null> {
@@ -302,7 +307,7 @@ export class Machine {
     return r.physical;
   }
 
-  /** Tears everything down: worker, vCPU, memory, VM. Safe to call more than once. */
+  /** Tears everything down: worker, vCPU, VM, memory. Safe to call more than once. */
   async destroy(): Promise<void> {
     if (this.destroyed) return;
     this.destroyed = true;
@@ -317,8 +322,7 @@ export class Machine {
       await this.worker.terminate();
     }
     this.drainOutput();
-    this.memory?.release();
-    libc.close(this.vmFd);
-    this.kvm.close();
+    this.vm.destroy();
+    this.memory.release();
   }
 }

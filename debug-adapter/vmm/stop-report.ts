@@ -1,10 +1,10 @@
 // Human-readable accounts of why a guest stopped, and register dumps, for the CLI and the debugger.
 import type { CpuMode } from '../toolchain/modes';
 import { disassemble, Bitness } from '../program/disassembler';
-import { describeEntryFailure, internalSuberrorName } from './exit-reasons';
+import { describeEntryFailure } from './kvm/exit-reasons';
 import type { StopInfo } from './vcpu-protocol';
-import type { Regs, SRegs } from './kvm-structs';
-import { REG_NAMES } from './kvm-abi';
+import type { Regs, SRegs } from './cpu-state';
+import { REG_NAMES } from './cpu-state';
 
 const h = (v: bigint, width = 0): string => '0x' + v.toString(16).padStart(width, '0');
 
@@ -48,15 +48,17 @@ export function describeStop(stop: StopInfo, opts: { timeoutSeconds?: number } =
         : `guest halted with interrupts enabled at ${where}; no device raises interrupts, so it would wait forever`;
     case 'shutdown': {
       const insn = describeInstruction(stop.instructionBytes, regs, sregs);
-      return (
-        `guest triple-faulted (KVM_EXIT_SHUTDOWN) at ${where}: an exception could not be delivered ` +
-        `(no IDT, a broken IDT/GDT, or a fault while handling a fault)` + (insn ? `; instruction there: ${insn}` : '')
-      );
+      const how =
+        stop.accelerator === 'kvm' || !stop.detail
+          ? 'an exception could not be delivered (no IDT, a broken IDT/GDT, or a fault while handling a fault)'
+          : stop.detail;
+      return `guest triple-faulted (${stop.accelerator === 'kvm' ? 'KVM_EXIT_SHUTDOWN' : 'shutdown'}) at ${where}: ${how}` + (insn ? `; instruction there: ${insn}` : '');
     }
     case 'internal-error': {
       const insn = describeInstruction(stop.instructionBytes, regs, sregs);
       const data = stop.internalData?.length ? `; data ${stop.internalData.map((d) => h(d)).join(' ')}` : '';
-      return `KVM internal error: ${internalSuberrorName(stop.suberror ?? -1)} at ${where}` + (insn ? `; instruction: ${insn}` : '') + data;
+      const what = stop.detail ?? (stop.accelerator === 'kvm' ? 'KVM internal error' : 'software CPU error');
+      return `${what} at ${where}` + (insn ? `; instruction: ${insn}` : '') + data;
     }
     case 'entry-failure':
       return `KVM could not enter the guest (KVM_EXIT_FAIL_ENTRY): ${describeEntryFailure(stop.hardwareReason ?? 0n)}; at ${where}`;
@@ -73,13 +75,15 @@ export function describeStop(stop: StopInfo, opts: { timeoutSeconds?: number } =
     case 'step':
       return `stepped to ${where}`;
     case 'data-breakpoint': {
-      const w = stop.write!;
-      return `data breakpoint: the guest wrote ${w.length} byte${w.length === 1 ? '' : 's'} (${w.data.map((b) => b.toString(16).padStart(2, '0')).join(' ')}) at 0x${w.address.toString(16)}; now at ${where}`;
+      const a = stop.access!;
+      const bytes = a.data.map((b) => b.toString(16).padStart(2, '0')).join(' ');
+      const by = a.at !== undefined ? ` by the instruction at ${h(a.at)}` : '';
+      return `data breakpoint: the guest ${a.write ? 'wrote' : 'read'} ${a.length} byte${a.length === 1 ? '' : 's'} (${bytes}) at 0x${a.address.toString(16)}${by}; now at ${where}`;
     }
     case 'run-error':
-      return `KVM_RUN failed with ${stop.errno} at ${where}`;
+      return `${stop.accelerator === 'kvm' ? 'KVM_RUN' : 'the software CPU'} failed with ${stop.errno} at ${where}`;
     case 'unhandled-exit':
-      return `guest stopped on an exit this monitor does not handle: KVM_EXIT_${stop.exitName} (${stop.exitReason}) at ${where}`;
+      return `guest stopped on an exit this monitor does not handle: ${stop.unhandled?.name} (${stop.unhandled?.reason}) at ${where}`;
   }
 }
 

@@ -2,7 +2,8 @@
 import type { CpuMode } from '../toolchain/modes';
 import type { EntryPoint } from './cpu-modes';
 import type { UnmappedAccess } from './devices/bus';
-import type { Regs, SRegs } from './kvm-structs';
+import type { Regs, SRegs } from './cpu-state';
+import type { AcceleratorName, DebugArm, KickHandle, MemoryAccess, Watch } from './accelerator';
 
 /** Devices whose output can be forwarded to the serial stream. */
 export type OutputDevice = 'uart' | 'debugcon' | 'pseudo-serial';
@@ -20,8 +21,11 @@ export const CTL = {
 export const STOP_REQUEST = { NONE: 0, PAUSE: 1, TIMEOUT: 2, TERMINATE: 3 } as const;
 
 export interface WorkerInit {
-  vmFd: number;
-  vcpuMmapSize: number;
+  accelerator: AcceleratorName;
+  /** The accelerator's own vCPU init (KvmVcpuInit, TcgVcpuInit). */
+  vcpu: unknown;
+  /** Breakpoints the accelerator arms natively; the debug engine scans by single-step beyond. */
+  nativeBreakpoints: number;
   memAddress: bigint;
   memSize: number;
   mode: CpuMode;
@@ -30,36 +34,33 @@ export interface WorkerInit {
   output: SharedArrayBuffer;
   input: SharedArrayBuffer;
   outputDevices: OutputDevice[];
-  /** KVM copies regs and sregs into kvm_run on every exit (KVM_CAP_SYNC_REGS): no ioctl to read them. */
-  syncRegs: boolean;
 }
 
 /**
  * How a run is watched (the debug engine's primitives; everything else is a plain run):
- * - breakpoints: linear addresses to stop at, with DR0–DR3 (`hardware`, at most four) or by
- *   single-stepping and comparing (scanning);
+ * - breakpoints: linear addresses to stop at: armed natively while the accelerator can (KVM: four
+ *   debug registers; the software CPU: any number), beyond that by single-stepping and comparing;
  * - singleStep: stop after one instruction;
  * - stepRanges: keep stepping while the PC stays in one of these [start, end) ranges (line steps),
  *   stopping at `stopPoints` (call sites the caller steps over) and when the PC comes back to where
  *   the step began (a one-line loop);
  * - stepOutSp: keep stepping while RSP ≤ this value, i.e. until the current function has returned.
- * - watches: guest-physical [start, end) ranges whose writes stop the guest (read-only slots).
+ * - watches: guest-physical ranges whose accesses (of the watch's kind) stop the guest.
  */
 export interface DebugRun {
   breakpoints: bigint[];
-  hardware: boolean;
   singleStep?: boolean;
   stepRanges?: [bigint, bigint][];
   stopPoints?: bigint[];
   stepOutSp?: bigint;
-  watches?: [number, number][];
+  watches?: Watch[];
 }
 
 export type WorkerRequest =
-  | { type: 'run'; debug?: DebugRun }
+  /** `arm`: arm the vCPU exactly so and run once, without the debug engine (host probes). */
+  | { type: 'run'; debug?: DebugRun; arm?: DebugArm }
   | { type: 'getState' }
   | { type: 'setState'; regs?: Regs; sregs?: SRegs }
-  | { type: 'setGuestDebug'; control: number; debugreg: bigint[] }
   | { type: 'translate'; linear: bigint }
   | { type: 'exit' };
 
@@ -90,30 +91,34 @@ export interface ExitStats {
 
 export interface StopInfo {
   reason: StopReason;
-  exitReason: number;
-  exitName: string;
+  accelerator: AcceleratorName;
   regs: Regs;
   sregs: SRegs;
   stats: ExitStats;
-  /** KVM_EXIT_INTERNAL_ERROR */
+  /** shutdown: how the fault went (software CPU: the chain of exceptions); internal-error: the accelerator's words. */
+  detail?: string;
+  /** internal-error (KVM) */
   suberror?: number;
   internalData?: bigint[];
+  /** shutdown / internal-error: the bytes at CS:RIP. */
   instructionBytes?: number[];
-  /** KVM_EXIT_FAIL_ENTRY */
+  /** entry-failure (KVM_EXIT_FAIL_ENTRY) */
   hardwareReason?: bigint;
-  /** KVM_EXIT_DEBUG */
-  debug?: { exception: number; pc: bigint; dr6: bigint; dr7: bigint };
-  /** run-error: the errno name of a failed KVM_RUN */
+  /** debug: a debug exit nobody armed. */
+  debug?: { exception: number; pc: bigint };
+  /** run-error: the errno name of a failed run */
   errno?: string;
-  /** breakpoint / step: the linear PC where it stopped. */
+  /** breakpoint / step / data-breakpoint: the linear PC where it stopped. */
   pc?: bigint;
-  /** data-breakpoint: the guest-physical write that hit a watch. */
-  write?: { address: number; length: number; data: number[] };
+  /** data-breakpoint: the guest-physical access that hit a watch, and the accessing instruction's linear address when known. */
+  access?: MemoryAccess & { at?: bigint };
+  /** unhandled-exit: the accelerator's exit. */
+  unhandled?: { reason: number; name: string };
 }
 
 export type WorkerResponse =
   | { type: 'booted' }
-  | { type: 'ready'; tid: number; runAddress: bigint }
+  | { type: 'ready'; kick: KickHandle; describe: Record<string, string> }
   | { type: 'stopped'; stop: StopInfo }
   | { type: 'state'; regs: Regs; sregs: SRegs }
   | { type: 'translated'; physical: bigint | null }

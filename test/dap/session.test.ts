@@ -1,5 +1,6 @@
 // The debug adapter as a client sees it: the real adapter process (dist/debug-adapter.js) driven by
-// @vscode/debugadapter-testsupport's DebugClient, real guests built by the real toolchain on /dev/kvm.
+// @vscode/debugadapter-testsupport's DebugClient, real guests built by the real toolchain, on each
+// accelerator: the launch attribute `accel` (or KVM_GUEST_ACCEL in the adapter's environment).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -8,7 +9,8 @@ import path from 'node:path';
 import { DebugClient } from '@vscode/debugadapter-testsupport';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { guest, ROOT } from '../helpers/cli';
-import { KvmSystem } from '../../debug-adapter/vmm/kvm-system';
+import type { AcceleratorName } from '../../debug-adapter/vmm/accelerator';
+import { describeKvmOnly, forEachAccelerator } from '../helpers/accelerators';
 
 const ADAPTER = path.join(ROOT, 'dist', 'debug-adapter.js');
 const KERNEL1 = guest('linux-journal', 'kernel1.S');
@@ -25,15 +27,26 @@ function lineOf(file: string, pattern: RegExp, from = 1): number {
 }
 
 class Session {
-  readonly dc = new DebugClient('node', ADAPTER, 'kvm-guest');
+  readonly dc: DebugClient;
   output = '';
+  /** The bodies of the adapter's kvmGuest.accelerator events. */
+  accelerators: { name: string; label: string; why: string }[] = [];
   stdout = '';
   /** Output events other than the guest's serial output, one entry per event. */
   messages: string[] = [];
   exitCode?: number;
 
+  /**
+   * `accel`: put into every launch configuration as the `accel` attribute; `env`: the adapter
+   * process's environment (KVM_GUEST_ACCEL), for launches without the attribute.
+   */
+  constructor(readonly accel: AcceleratorName | undefined, env?: NodeJS.ProcessEnv) {
+    this.dc = new DebugClient('node', ADAPTER, 'kvm-guest', env ? { env: { ...process.env, ...env } } : undefined);
+  }
+
   async start(): Promise<this> {
     await this.dc.start();
+    this.dc.on('kvmGuest.accelerator', (e: DebugProtocol.Event) => this.accelerators.push(e.body));
     this.dc.on('output', (e: DebugProtocol.OutputEvent) => {
       this.output += e.body.output;
       if (e.body.category === 'stdout') this.stdout += e.body.output;
@@ -47,8 +60,13 @@ class Session {
   async launch(args: Record<string, unknown>, breakpoints: Record<string, (number | DebugProtocol.SourceBreakpoint)[]> = {}): Promise<void> {
     for (const [file, bps] of Object.entries(breakpoints))
       await this.dc.setBreakpointsRequest({ source: { path: file }, breakpoints: bps.map((b) => (typeof b === 'number' ? { line: b } : b)) });
-    await this.dc.launchRequest(args as DebugProtocol.LaunchRequestArguments);
+    await this.dc.launchRequest(this.args(args));
     await this.dc.configurationDoneRequest();
+  }
+
+  /** A launch configuration on this session's accelerator. */
+  args(args: Record<string, unknown>): DebugProtocol.LaunchRequestArguments {
+    return (this.accel ? { ...args, accel: this.accel } : args) as DebugProtocol.LaunchRequestArguments;
   }
 
   stopped(): Promise<DebugProtocol.StoppedEvent> {
@@ -91,24 +109,20 @@ class Session {
   }
 }
 
-async function session(): Promise<Session> {
-  return new Session().start();
-}
-
-describe('debug adapter (DAP) on /dev/kvm', function () {
+forEachAccelerator('debug adapter (DAP)', function (accel) {
   this.timeout(60000);
   const open: Session[] = [];
-  const s = async (): Promise<Session> => {
-    const x = await session();
+  const s = async (env?: NodeJS.ProcessEnv): Promise<Session> => {
+    const x = await new Session(env ? undefined : accel, env).start();
     open.push(x);
     return x;
   };
+  const breakpointLine =
+    accel === 'tcg'
+      ? /Breakpoints: exact and unlimited on the software CPU \(Unicorn [^)]*\) \(code hooks\); data breakpoints: read, write, readWrite\./
+      : /Breakpoints: (hardware debug registers DR0–DR3 for up to 4 at once|single-step scanning)/;
+  const runningOn = accel === 'tcg' ? /^Running on the software CPU \(Unicorn [^)]*\) as asked/m : /^Running on KVM\b/m;
   before(function () {
-    try {
-      KvmSystem.open().close();
-    } catch (e) {
-      throw new Error(`DAP tests cannot run: ${(e as Error).message}`);
-    }
     assert.ok(fs.existsSync(ADAPTER), `${ADAPTER} is built by npm test's pretest`);
   });
   afterEach(async function () {
@@ -132,9 +146,21 @@ describe('debug adapter (DAP) on /dev/kvm', function () {
       await terminated;
       assert.match(x.stdout, expected);
       assert.equal(x.exitCode, 0);
-      assert.match(x.output, /Breakpoints: (hardware debug registers|single-step scanning)/);
+      assert.match(x.output, breakpointLine);
+      assert.match(x.output, runningOn);
+      assert.deepEqual(x.accelerators.map((a) => a.name), [accel], 'one kvmGuest.accelerator event, naming the accelerator');
     });
   }
+
+  it(`KVM_GUEST_ACCEL=${accel} in the adapter's environment chooses the accelerator of a launch without "accel"`, async function () {
+    const x = await s({ KVM_GUEST_ACCEL: accel });
+    const terminated = x.dc.waitForEvent('terminated', 20000);
+    await x.launch({ program: KERNEL2 });
+    await terminated;
+    assert.equal(x.stdout, 'Hello\n');
+    assert.deepEqual(x.accelerators.map((a) => a.name), [accel]);
+    assert.match(x.output, runningOn);
+  });
 
   it('a source breakpoint set before the build binds, stops on its line with the registers of that moment', async function () {
     const x = await s();
@@ -144,7 +170,7 @@ describe('debug adapter (DAP) on /dev/kvm', function () {
     assert.equal(early.body.breakpoints[0].verified, false);
     const bound = x.dc.waitForEvent('breakpoint');
     const stopped = x.stopped();
-    await x.dc.launchRequest({ program: KERNEL2 } as DebugProtocol.LaunchRequestArguments);
+    await x.dc.launchRequest(x.args({ program: KERNEL2 }));
     assert.equal(((await bound) as DebugProtocol.BreakpointEvent).body.breakpoint.verified, true);
     await x.dc.configurationDoneRequest();
     const ev = await stopped;
@@ -245,7 +271,8 @@ describe('debug adapter (DAP) on /dev/kvm', function () {
       hit.push((await x.top()).line);
     }
     assert.deepEqual(hit, lines);
-    assert.match(x.output, /5 breakpoints: more than the four debug registers|single-step scanning/);
+    if (accel === 'kvm') assert.match(x.output, /5 breakpoints: more than the 4 debug registers|Breakpoints: single-step scanning/);
+    else assert.doesNotMatch(x.output, /more than the/, 'the software CPU arms any number of breakpoints');
   });
 
   it('conditional, hit-count and log breakpoints', async function () {
@@ -273,15 +300,58 @@ describe('debug adapter (DAP) on /dev/kvm', function () {
     await x.stopped();
     const info = await x.dc.customRequest('dataBreakpointInfo', { name: '0x400', asAddress: true, bytes: 4 });
     assert.ok(info.body.dataId);
+    assert.deepEqual(info.body.accessTypes, accel === 'tcg' ? ['read', 'write', 'readWrite'] : ['write']);
     const set = await x.dc.customRequest('setDataBreakpoints', { breakpoints: [{ dataId: info.body.dataId, accessType: 'write' }] });
     assert.equal(set.body.breakpoints[0].verified, true);
     const ev = await x.continueTo();
     assert.equal(ev.body.reason, 'data breakpoint');
-    assert.match(ev.body.description!, /write of 4 bytes \(2a 00 00 00\) to 0x400 by mov.*hello\.c:17/);
+    assert.match(ev.body.description!, new RegExp(`write of 4 bytes \\(2a 00 00 00\\) to 0x400 by mov.*hello\\.c:${lineOf(HELLO_C, /\*\(volatile long \*\)0x400 = 42/)}`));
     assert.equal(x.stdout, 'Hello, world!\n');
     const mem = await x.dc.customRequest('readMemory', { memoryReference: '0x400', count: 4 });
     assert.equal(Buffer.from(mem.body.data, 'base64').readUInt32LE(0), 42);
   });
+
+  if (accel === 'tcg') {
+    it('a read data breakpoint stops at the reading instruction (rep outsb reading the greeting), naming the byte read', async function () {
+      const x = await s();
+      await x.launch({ program: KERNEL3, stopOnEntry: true });
+      await x.stopped();
+      const info = await x.dc.customRequest('dataBreakpointInfo', { name: 'greeting', bytes: 1 });
+      assert.ok(info.body.dataId, info.body.description);
+      assert.deepEqual(info.body.accessTypes, ['read', 'write', 'readWrite']);
+      const set = await x.dc.customRequest('setDataBreakpoints', { breakpoints: [{ dataId: info.body.dataId, accessType: 'read' }] });
+      assert.equal(set.body.breakpoints[0].verified, true, set.body.breakpoints[0].message);
+      assert.match(set.body.breakpoints[0].message, /^read watch on 1 bytes at 0x/);
+      const ev = await x.continueTo();
+      assert.equal(ev.body.reason, 'data breakpoint');
+      const outsb = lineOf(KERNEL3, /rep\/outsb/);
+      // "H" is the first byte rep outsb reads through CS:SI.
+      assert.match(ev.body.description!, new RegExp(`read of 1 byte \\(48\\) from 0x[0-9a-f]+ by [^(]*outsb[^(]* at 0x[0-9a-f]+ \\(kernel3\\.S:${outsb}\\)`));
+      assert.equal((await x.top()).line, outsb, 'a rep string instruction stays at itself between iterations');
+      assert.ok(x.stdout === '' || x.stdout === 'H', `output so far: ${JSON.stringify(x.stdout)}`);
+      const terminated = x.dc.waitForEvent('terminated', 20000);
+      await x.dc.continueRequest({ threadId: 1 });
+      await terminated;
+      assert.equal(x.stdout, 'Hello, World!\n', 'the watch covers only the first byte');
+    });
+  } else {
+    describeKvmOnly('data breakpoints KVM cannot do', function () {
+      it('KVM offers write data breakpoints only, and refuses a read one saying why and what can', async function () {
+        const x = await s();
+        await x.launch({ program: KERNEL3, stopOnEntry: true });
+        await x.stopped();
+        const info = await x.dc.customRequest('dataBreakpointInfo', { name: 'greeting', bytes: 1 });
+        assert.deepEqual(info.body.accessTypes, ['write']);
+        const set = await x.dc.customRequest('setDataBreakpoints', {
+          breakpoints: [{ dataId: info.body.dataId, accessType: 'read' }, { dataId: info.body.dataId, accessType: 'readWrite' }],
+        });
+        for (const b of set.body.breakpoints) {
+          assert.equal(b.verified, false);
+          assert.match(b.message, /^KVM.* watches write accesses only \(read-only memory slots catch writes\); the software CPU \(accel "tcg"\) also watches reads$/);
+        }
+      });
+    });
+  }
 
   it('setVariable on a register changes what the guest does', async function () {
     const x = await s();
@@ -410,16 +480,6 @@ describe('debug adapter (DAP) on /dev/kvm', function () {
     assert.equal(x.stdout, 'Hello\n');
   });
 
-  it('a build error fails the launch with file:line in the Debug Console', async function () {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dap-bad-'));
-    const src = path.join(dir, 'bad.S');
-    fs.writeFileSync(src, '.code32\n_start:\n  movl $1, %eax\n  bogus %eax\n');
-    const x = await s();
-    await assert.rejects(x.dc.launchRequest({ program: src } as DebugProtocol.LaunchRequestArguments), /Build failed: .*bad\.S:4/);
-    assert.match(x.output, /bad\.S:4: error: no such instruction/);
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
-
   it('a triple fault stops with an exception the user can inspect; continuing ends the session with exit code 3', async function () {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dap-fault-'));
     const src = path.join(dir, 'fault.S');
@@ -435,5 +495,35 @@ describe('debug adapter (DAP) on /dev/kvm', function () {
     await terminated;
     assert.equal(x.exitCode, 3);
     fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+// Nothing here boots a guest: no accelerator is needed (a build error fails before one is chosen,
+// so even `accel: "kvm"` on a machine without /dev/kvm reports the build error).
+describe('debug adapter (DAP): errors before any guest runs', function () {
+  this.timeout(60000);
+  const open: Session[] = [];
+  const s = async (): Promise<Session> => {
+    const x = await new Session(undefined).start();
+    open.push(x);
+    return x;
+  };
+  afterEach(async function () {
+    for (const x of open.splice(0)) await x.end();
+  });
+
+  it('a build error fails the launch with file:line in the Debug Console', async function () {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dap-bad-'));
+    const src = path.join(dir, 'bad.S');
+    fs.writeFileSync(src, '.code32\n_start:\n  movl $1, %eax\n  bogus %eax\n');
+    const x = await s();
+    await assert.rejects(x.dc.launchRequest(x.args({ program: src, accel: 'kvm' })), /Build failed: .*bad\.S:4/);
+    assert.match(x.output, /bad\.S:4: error: no such instruction/);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('an unknown accel attribute fails the launch naming the choices', async function () {
+    const x = await s();
+    await assert.rejects(x.dc.launchRequest(x.args({ program: KERNEL2, accel: 'hvf' })), /auto, kvm, tcg/);
   });
 });

@@ -1,7 +1,7 @@
 // The pure inspection helpers behind the debug session: register aliasing, decoders for flags,
 // control registers, segments, descriptors and page walks, and the expression language.
 import assert from 'node:assert/strict';
-import type { Regs, Segment, SRegs } from '../../debug-adapter/vmm/kvm-structs';
+import type { Regs, Segment, SRegs } from '../../debug-adapter/vmm/cpu-state';
 import {
   isRegisterName, readRegister, registersForBitness, REGISTER_NAMES, resolveRegister, writeRegister,
 } from '../../debug-adapter/inspect/register-names';
@@ -31,8 +31,7 @@ function makeSRegs(over: Partial<SRegs> = {}): SRegs {
     tr: seg({ selector: 0x20, base: 0x90100n, limit: 0x67, type: 0xb, s: 0, db: 0, g: 0 }),
     ldt: seg({ selector: 0, type: 0x2, s: 0, unusable: 1 }),
     gdt: { base: 0x90000n, limit: 0x2f }, idt: { base: 0n, limit: 0 },
-    cr0: 0x80000011n, cr2: 0n, cr3: 0x91000n, cr4: 0x620n, cr8: 0n, efer: 0x500n, apic_base: 0xfee00900n,
-    interrupt_bitmap: [0n, 0n, 0n, 0n], ...over,
+    cr0: 0x80000011n, cr2: 0n, cr3: 0x91000n, cr4: 0x620n, cr8: 0n, efer: 0x500n, apic_base: 0xfee00900n, ...over,
   };
 }
 

@@ -7,8 +7,9 @@ import { ByteRing } from '../../debug-adapter/vmm/byte-ring';
 import { Uart16550, LSR_DR, LSR_THRE, LSR_TEMT } from '../../debug-adapter/vmm/devices/uart16550';
 import { PortBus, UnmappedAccess } from '../../debug-adapter/vmm/devices/bus';
 import { DebugConsolePort } from '../../debug-adapter/vmm/devices/output-ports';
-import { serveIoExit } from '../../debug-adapter/vmm/io-exit';
-import { OFFSET } from '../../debug-adapter/vmm/kvm-abi';
+import { serveIoExit } from '../../debug-adapter/vmm/kvm/io-exit';
+import { OFFSET } from '../../debug-adapter/vmm/kvm/kvm-abi';
+import { ExitCounters } from '../../debug-adapter/vmm/exit-counters';
 
 describe('memory sizes', function () {
   it('accepts suffixes, hex and plain bytes, rounding up to a page', function () {
@@ -132,9 +133,9 @@ describe('port bus and string I/O exits', function () {
     run8.set(data, 4096);
     return { run8, view };
   }
-  const counters = () => ({ in: new Uint32Array(0x10000), out: new Uint32Array(0x10000) });
+  const counters = (): ExitCounters => new ExitCounters();
 
-  it('serves a rep outsb exit with count > 1 as every byte, counted per port', function () {
+  it('serves a rep outsb exit with count > 1 as every byte, counted per port and as one IO exit per element', function () {
     const seen: UnmappedAccess[] = [];
     const bus = new PortBus((a) => seen.push(a));
     const out: number[] = [];
@@ -144,7 +145,11 @@ describe('port bus and string I/O exits', function () {
     const c = counters();
     serveIoExit(run8, view, bus, c);
     assert.equal(Buffer.from(out).toString(), 'Hello, World!\n');
-    assert.equal(c.out[0xe9], 14);
+    assert.equal(c.portOut[0xe9], 14);
+    const stats = c.snapshot();
+    assert.deepEqual(stats.exits, { IO: 14 }, 'one IO exit per element, however many arrive in one KVM exit');
+    assert.deepEqual(stats.ports, { 0xe9: { in: 0, out: 14 } });
+    assert.equal(stats.total, 14);
     assert.deepEqual(seen, []);
   });
   it('fills rep insw data from the device and returns all-ones from unmapped ports, reported once', function () {
@@ -154,7 +159,8 @@ describe('port bus and string I/O exits', function () {
     const c = counters();
     serveIoExit(run8, view, bus, c);
     assert.deepEqual(Array.from(run8.subarray(4096, 4102)), [0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
-    assert.equal(c.in[0x1234], 3);
+    assert.equal(c.portIn[0x1234], 3);
+    assert.deepEqual(c.snapshot().exits, { IO: 3 });
     assert.deepEqual(seen, [{ space: 'port', address: 0x1234, write: false, size: 2 }]);
     bus.write(0x1234, 1, 0);
     bus.write(0x1234, 1, 0);

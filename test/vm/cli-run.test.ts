@@ -1,34 +1,37 @@
-// Every example guest through the real `kvm-guest run` on the real /dev/kvm, built with the real
-// toolchain; and every kind of bad input with its message and exit status.
+// Every example guest through the real `kvm-guest run`, built with the real toolchain, on each
+// accelerator (`--accel tcg` on every machine, `--accel kvm` where /dev/kvm works); and every kind
+// of bad input with its message and exit status, which needs no accelerator at all.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { cli, guest, runJson } from '../helpers/cli';
+import { cli, guest, runJson as runJsonAuto } from '../helpers/cli';
+import { forEachAccelerator, kvmProblem } from '../helpers/accelerators';
 import { makeElf } from '../unit/elf-loader.test';
-import { KvmSystem } from '../../debug-adapter/vmm/kvm-system';
+import type { AcceleratorName } from '../../debug-adapter/vmm/accelerator';
 
-/** The exact reason /dev/kvm cannot be used, or '' when it can. */
-function kvmProblem(): string {
-  try {
-    KvmSystem.open().close();
-    return '';
-  } catch (e) {
-    return (e as Error).message;
-  }
-}
-
-describe('kvm-guest run: example guests on /dev/kvm', function () {
+forEachAccelerator('kvm-guest run: example guests', function (accel: AcceleratorName) {
   this.timeout(120000);
+  const runJson = (args: string[]): ReturnType<typeof runJsonAuto> => {
+    const r = runJsonAuto([...args, '--accel', accel]);
+    assert.equal(r.json.accelerator, accel, `--accel ${accel} ran on ${r.json.accelerator}: ${r.json.message}\n${r.stderr}`);
+    return r;
+  };
+  const run = (args: string[]): ReturnType<typeof cli> => cli(['run', ...args, '--accel', accel]);
   let tmp: string;
   before(function () {
-    const problem = kvmProblem();
-    // Never skip silently: every test here needs KVM, so say why they cannot pass.
-    if (problem) throw new Error(`KVM tests cannot run: ${problem}`);
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kvm-cli-'));
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), `cli-${accel}-`));
   });
   after(function () {
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it(`says on stderr, in one line, that it runs on ${accel === 'kvm' ? 'KVM' : 'the software CPU'}`, function () {
+    const r = run([guest('linux-journal', 'kernel2.S')]);
+    assert.equal(r.status, 0, r.stderr);
+    const lines = r.stderr.split('\n').filter((l) => l.startsWith('kvm-guest: running on') || /: running on /.test(l));
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(lines[0], accel === 'kvm' ? /^kvm-guest: running on KVM\b/ : /^kvm-guest: running on the software CPU \(Unicorn [\d.]+.*\) as asked/);
   });
 
   it('kernel2 prints Hello with one I/O exit per character and halts (exit 0)', function () {
@@ -46,21 +49,23 @@ describe('kvm-guest run: example guests on /dev/kvm', function () {
   });
 
   it('kvm-guest run streams serial output to stdout without --json', function () {
-    const r = cli(['run', guest('linux-journal', 'kernel2.S')]);
+    const r = run([guest('linux-journal', 'kernel2.S')]);
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout, 'Hello\n');
   });
 
-  it('kernel3 prints with rep outsb: every byte reaches port 0xF1, in at most one exit per byte', function () {
+  it('kernel3 prints with rep outsb: every byte reaches port 0xF1, one IO exit per element (14)', function () {
     const { status, json } = runJson([guest('linux-journal', 'kernel3.S'), '--stats']);
     assert.equal(status, 0, json.message);
     assert.equal(json.serial, 'Hello, World!\n');
-    assert.equal(json.ports['0xf1'].out, 14);
-    assert.ok(json.exits.IO >= 1 && json.exits.IO <= 14, `IO exits ${json.exits.IO}`);
+    assert.deepEqual(json.ports['0xf1'], { in: 0, out: 14 });
+    assert.equal(json.exits.IO, 14, 'IO exits count IN/OUT elements: 14 iterations of rep outsb');
+    assert.equal(json.exits.HLT, 1);
   });
 
   it('kernel1 spins forever: --timeout stops it with RIP inside its loop (exit 4)', function () {
     const flat = cli(['build', guest('linux-journal', 'kernel1.S')]).stdout.trim().split('\n')[1];
+    assert.ok(flat && fs.existsSync(flat), `kvm-guest build names the flat image: ${flat}`);
     const image = fs.readFileSync(flat);
     const loop = image.indexOf(Buffer.from([0xeb, 0xfe])); // 1: jmp 1b
     assert.ok(loop >= 0, 'the loop is in the image');
@@ -87,14 +92,20 @@ describe('kvm-guest run: example guests on /dev/kvm', function () {
     });
   }
 
-  it('hello.c in paged32 mode runs, or the host says exactly that it cannot run 32-bit paging', function () {
-    const info = JSON.parse(cli(['info', '--json']).stdout);
-    const { status, json } = runJson([guest('hello-world', 'hello.c'), '--mode', 'paged32', '--peek', '0x400:4']);
-    if (info.modes.paged32) {
+  it('hello.c in paged32 mode runs, or (KVM only) the host says exactly that it cannot run 32-bit paging', function () {
+    const info = JSON.parse(cli(['info', '--json']).stdout) as { accelerators: { name: string; modes: string[] }[] };
+    const modes = info.accelerators.find((a) => a.name === accel)?.modes ?? [];
+    if (accel === 'tcg') assert.ok(modes.includes('paged32'), `the software CPU runs every mode: ${modes.join(', ')}`);
+    const r = runJsonAuto([guest('hello-world', 'hello.c'), '--mode', 'paged32', '--peek', '0x400:4', '--accel', accel]);
+    const { status, json } = r;
+    if (modes.includes('paged32')) {
       assert.equal(status, 0, json.message);
+      assert.equal(json.accelerator, accel);
       assert.equal(json.serial, 'Hello, world!\n');
       assert.equal(json.memory['0x400'], '2a000000');
       assert.equal(parseInt(json.registers.cr0, 16) >>> 31, 1, 'CR0.PG');
+      assert.equal(parseInt(json.registers.cr4, 16) & 0x10, 0x10, 'CR4.PSE');
+      assert.equal(parseInt(json.registers.efer, 16) & 0x400, 0, 'not long mode');
     } else {
       assert.equal(status, 1);
       assert.equal(json.outcome, 'error');
@@ -111,7 +122,7 @@ describe('kvm-guest run: example guests on /dev/kvm', function () {
   });
 
   it('the long-mode playground prints on the 16550 and reads unmapped MMIO as all-ones, reported once', function () {
-    const r = cli(['run', guest('long-mode-playground', 'playground.S')]);
+    const r = run([guest('long-mode-playground', 'playground.S')]);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /hello from 64-bit mode on the 16550 UART\n/);
     assert.match(r.stdout, /= 0xffffffff\nall ones: yes/);
@@ -122,6 +133,7 @@ describe('kvm-guest run: example guests on /dev/kvm', function () {
     assert.deepEqual(json.mmio['0xd0000000'], { read: 1, write: 0 });
     assert.equal(json.registers.rax, '0xffffffff');
     assert.ok(json.ports['0x3fd'].in >= 1, 'polled LSR');
+    assert.equal(json.ports['0x3f8'].out, Buffer.byteLength(json.serial), 'one THR write per character printed');
   });
 
   it('the protected-mode ELF guest starts with CR0.PE set, paging off', function () {
@@ -161,18 +173,79 @@ describe('kvm-guest run: example guests on /dev/kvm', function () {
     assert.equal(b.status, 0, b.json.message);
     assert.equal(b.json.serial, '!');
     assert.equal(b.json.registers.rip, '0x180005');
-    const c = runJson([flat]);
-    assert.equal(c.status, 1);
-    assert.match(c.json.message, /a flat binary carries no mode\. Pass --mode real\|protected\|paged32\|long/);
+    assert.equal(b.json.registers.rax, '0x21');
+  });
+
+  it('a guest that triple-faults: exit 3, says so, with the registers', function () {
+    const src = path.join(tmp, 'fault.S');
+    // A write far above the identity map: #PF, then #GP and #DF through the empty IDT → triple fault.
+    fs.writeFileSync(src, '.code64\n.section .start, "ax"\n.globl _start\n_start:\n    movabs $0x100000000000, %rbx\n    movq $1, (%rbx)\n    hlt\n');
+    const { status, json } = runJson([src]);
+    assert.equal(status, 3, json.message);
+    assert.equal(json.outcome, 'shutdown');
+    const how = accel === 'kvm' ? 'KVM_EXIT_SHUTDOWN' : 'shutdown';
+    assert.match(json.message, new RegExp(`triple-faulted \\(${how}\\) at RIP 0x10000a in 64-bit long mode`));
+    assert.match(json.message, /movq \$1,\(%rbx\)/);
+    assert.equal(json.registers.rbx, '0x100000000000');
+    assert.equal(json.registers.rip, '0x10000a', 'RIP stays at the faulting store (a fault, not a trap)');
+    const text = run([src]);
+    assert.equal(text.status, 3);
+    assert.match(text.stderr, /triple-faulted/);
+    assert.match(text.stderr, /rbx=0x0000100000000000/);
+  });
+
+  it('ud2 with no IDT: exit 3, the faulting instruction is named', function () {
+    const bin = path.join(tmp, 'ud2.bin');
+    fs.writeFileSync(bin, Buffer.from([0x90, 0x0f, 0x0b]));
+    const { status, json } = runJson([bin, '--mode', 'protected']);
+    assert.equal(status, 3);
+    assert.match(json.message, /triple-faulted.*RIP 0x100001 in 32-bit protected mode.*0f 0b {2}\(ud2\)/);
   });
 });
 
+describe('kvm-guest run: choosing the accelerator', function () {
+  this.timeout(60000);
+
+  it('--accel auto takes KVM where /dev/kvm works, else the software CPU, and says why in one line', function () {
+    const r = runJsonAuto([guest('linux-journal', 'kernel2.S'), '--accel', 'auto']);
+    assert.equal(r.status, 0, r.json.message);
+    assert.equal(r.json.serial, 'Hello\n');
+    const line = r.stderr.split('\n').filter((l) => /running on/.test(l));
+    assert.equal(line.length, 1, r.stderr);
+    if (kvmProblem === undefined) {
+      assert.equal(r.json.accelerator, 'kvm');
+      assert.match(line[0], /^kvm-guest: running on KVM/);
+    } else {
+      assert.equal(r.json.accelerator, 'tcg');
+      assert.match(line[0], /^kvm-guest: (\/dev\/kvm|KVM) .*: running on the software CPU/);
+    }
+  });
+
+  it('--accel kvm runs on KVM where it works, else fails with exit 1 and the exact reason', function () {
+    const r = runJsonAuto([guest('linux-journal', 'kernel2.S'), '--accel', 'kvm']);
+    if (kvmProblem === undefined) {
+      assert.equal(r.status, 0, r.json.message);
+      assert.equal(r.json.accelerator, 'kvm');
+    } else {
+      assert.equal(r.status, 1);
+      assert.equal(r.json.outcome, 'error');
+      assert.equal(r.json.message, kvmProblem);
+    }
+  });
+
+  it('an unknown --accel: exit 1, lists the choices', function () {
+    const { status, json } = runJsonAuto([guest('linux-journal', 'kernel2.S'), '--accel', 'hvf']);
+    assert.equal(status, 1);
+    assert.match(json.message, /unknown accelerator 'hvf': choose one of auto, kvm, tcg/);
+  });
+});
+
+// None of these needs an accelerator (the guest never starts, or any accelerator `auto` picks will do).
 describe('kvm-guest run: bad input gets a specific message and exit status', function () {
   this.timeout(60000);
+  const runJson = runJsonAuto;
   let tmp: string;
   before(function () {
-    const problem = kvmProblem();
-    if (problem) throw new Error(`KVM tests cannot run: ${problem}`);
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kvm-bad-'));
   });
   after(function () {
@@ -236,28 +309,12 @@ describe('kvm-guest run: bad input gets a specific message and exit status', fun
     assert.match(json.message, /empty\.bin: the binary is empty/);
   });
 
-  it('a guest that triple-faults: exit 3, says so, with the registers', function () {
-    const src = path.join(tmp, 'fault.S');
-    // A write far above the identity map: #PF with no IDT → triple fault.
-    fs.writeFileSync(src, '.code64\n.section .start, "ax"\n.globl _start\n_start:\n    movabs $0x100000000000, %rbx\n    movq $1, (%rbx)\n    hlt\n');
-    const { status, json } = runJson([src]);
-    assert.equal(status, 3, json.message);
-    assert.equal(json.outcome, 'shutdown');
-    assert.match(json.message, /triple-faulted \(KVM_EXIT_SHUTDOWN\) at RIP 0x10000a in 64-bit long mode/);
-    assert.match(json.message, /movq \$1,\(%rbx\)/);
-    assert.equal(json.registers.rbx, '0x100000000000');
-    const text = cli(['run', src]);
-    assert.equal(text.status, 3);
-    assert.match(text.stderr, /triple-faulted/);
-    assert.match(text.stderr, /rbx=0x0000100000000000/);
-  });
-
-  it('ud2 with no IDT: exit 3, the faulting instruction is named', function () {
-    const bin = path.join(tmp, 'ud2.bin');
-    fs.writeFileSync(bin, Buffer.from([0x90, 0x0f, 0x0b]));
-    const { status, json } = runJson([bin, '--mode', 'protected']);
-    assert.equal(status, 3);
-    assert.match(json.message, /triple-faulted.*RIP 0x100001 in 32-bit protected mode.*0f 0b {2}\(ud2\)/);
+  it('a flat binary without --mode: exit 1, says how to choose', function () {
+    const flat = path.join(tmp, 'halt.bin');
+    fs.writeFileSync(flat, Buffer.from([0xb0, 0x21, 0xe6, 0xe9, 0xf4]));
+    const c = runJson([flat]);
+    assert.equal(c.status, 1);
+    assert.match(c.json.message, /a flat binary carries no mode\. Pass --mode real\|protected\|paged32\|long/);
   });
 
   it('an unknown --mode: exit 1, lists the modes', function () {

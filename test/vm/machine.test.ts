@@ -1,23 +1,49 @@
-// The monitor's API on the real /dev/kvm: pause from the main thread, teardown without leaks, and the
+// The monitor's API on each accelerator: pause from the main thread, teardown without leaks, and the
 // vCPU worker serving I/O exits while the main thread stays free.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { Machine } from '../../debug-adapter/vmm/machine';
 import { prepareGuest } from '../../debug-adapter/guest-setup';
 import { loadFlat } from '../../debug-adapter/program/elf-loader';
+import type { AcceleratorInfo } from '../../debug-adapter/vmm/accelerator';
 import { guest } from '../helpers/cli';
+import { acceleratorInfo, forEachAccelerator } from '../helpers/accelerators';
 
 const openFds = (): number => fs.readdirSync('/proc/self/fd').length;
 
-describe('Machine on /dev/kvm', function () {
+forEachAccelerator('Machine', function (accel) {
   this.timeout(60000);
+  let accelerator: AcceleratorInfo;
+  before(async function () {
+    accelerator = await acceleratorInfo(accel);
+  });
+
+  it('runs on the accelerator it was given', async function () {
+    const m = await Machine.create({
+      memorySize: 2 << 20,
+      mode: 'protected',
+      image: loadFlat(new Uint8Array([0xf4]), 'hlt', 0x100000),
+      entry: { kind: 'linear', address: 0x100000 },
+      accelerator,
+    });
+    try {
+      assert.equal(m.accelerator.name, accel);
+      const stop = await m.run(5000);
+      assert.equal(stop.reason, 'halted');
+      assert.equal(stop.accelerator, accel);
+      assert.equal(stop.regs.rip, 0x100001n, 'RIP is past the HLT');
+      assert.deepEqual(stop.stats.exits, { HLT: 1 });
+    } finally {
+      await m.destroy();
+    }
+  });
 
   it('pauses kernel1 after 200 ms with RIP inside its loop, then tears down without leaking fds', async function () {
     const prepared = await prepareGuest({ file: guest('linux-journal', 'kernel1.S') });
     const image = prepared.machine.image.segments[0].data;
     const loop = Buffer.from(image).indexOf(Buffer.from([0xeb, 0xfe]));
     const fdsBefore = openFds();
-    const m = await Machine.create(prepared.machine);
+    const m = await Machine.create({ ...prepared.machine, accelerator });
     setTimeout(() => m.pause(), 200);
     const t0 = performance.now();
     const stop = await m.run();
@@ -30,7 +56,7 @@ describe('Machine on /dev/kvm', function () {
     setTimeout(() => m.pause(), 50);
     assert.equal((await m.run()).reason, 'paused');
     await m.destroy();
-    assert.equal(openFds(), fdsBefore, 'VM, vCPU and /dev/kvm fds are closed');
+    assert.equal(openFds(), fdsBefore, accel === 'kvm' ? 'VM, vCPU and /dev/kvm fds are closed' : 'every fd the engine opened is closed');
   });
 
   it('a timeout stops a guest spinning with interrupts off', async function () {
@@ -39,6 +65,7 @@ describe('Machine on /dev/kvm', function () {
       mode: 'long',
       image: loadFlat(new Uint8Array([0xfa, 0xeb, 0xfe]), 'spin', 0x100000), // cli; jmp .
       entry: { kind: 'linear', address: 0x100000 },
+      accelerator,
     });
     try {
       const stop = await m.run(150);
@@ -69,6 +96,7 @@ describe('Machine on /dev/kvm', function () {
       mode: 'protected',
       image: loadFlat(new Uint8Array(code), 'echo', 0x100000),
       entry: { kind: 'linear', address: 0x100000 },
+      accelerator,
     });
     const out: Buffer[] = [];
     m.onOutput((b) => out.push(Buffer.from(b)));
@@ -78,6 +106,8 @@ describe('Machine on /dev/kvm', function () {
       const stop = await running;
       assert.equal(stop.reason, 'halted');
       assert.equal(Buffer.concat(out).toString(), 'ping\n');
+      assert.equal(stop.stats.ports[0x3f8].in, 5, 'one RBR read per character');
+      assert.equal(stop.stats.ports[0x3f8].out, 5, 'one THR write per character');
     } finally {
       await m.destroy();
     }

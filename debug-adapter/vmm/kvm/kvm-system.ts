@@ -2,9 +2,14 @@
 // capability queries.
 import fs from 'node:fs';
 import { CAP, IOCTL, KVM_API_VERSION } from './kvm-abi';
-import * as libc from './libc';
+import * as libc from '../libc';
 
-export const KVM_DEVICE = '/dev/kvm';
+/**
+ * The KVM device. KVM_GUEST_KVM_DEVICE overrides it, so that a machine with /dev/kvm can show (and
+ * test) what users without it get: e.g. KVM_GUEST_KVM_DEVICE=/nonexistent makes `auto` choose the
+ * software CPU.
+ */
+export const KVM_DEVICE = process.env.KVM_GUEST_KVM_DEVICE || '/dev/kvm';
 
 /** A problem with KVM access that the user can fix; the message says how. */
 export class KvmAccessError extends Error {

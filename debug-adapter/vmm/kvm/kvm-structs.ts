@@ -1,41 +1,12 @@
 // Encoding and decoding of the register structs exchanged with KVM (kvm_regs, kvm_sregs,
-// kvm_guest_debug), using the offsets of kvm-abi.ts.
-import { OFFSET, REG_NAMES, RegName, SEGMENT_NAMES, SegmentName, SIZE } from './kvm-abi';
+// kvm_guest_debug), using the offsets of kvm-abi.ts: the one conversion between KVM's structs and
+// the neutral CPU state of cpu-state.ts.
+import { OFFSET, SIZE } from './kvm-abi';
+import { REG_NAMES, SEGMENT_NAMES } from '../cpu-state';
+import type { Regs, Segment, SRegs } from '../cpu-state';
 
-export type Regs = Record<RegName, bigint>;
-
-export interface Segment {
-  base: bigint;
-  limit: number;
-  selector: number;
-  type: number;
-  present: number;
-  dpl: number;
-  db: number;
-  s: number;
-  l: number;
-  g: number;
-  avl: number;
-  unusable: number;
-}
-
-export interface DTable {
-  base: bigint;
-  limit: number;
-}
-
-export type SRegs = Record<SegmentName, Segment> & {
-  gdt: DTable;
-  idt: DTable;
-  cr0: bigint;
-  cr2: bigint;
-  cr3: bigint;
-  cr4: bigint;
-  cr8: bigint;
-  efer: bigint;
-  apic_base: bigint;
-  interrupt_bitmap: bigint[];
-};
+/** kvm_sregs: the neutral SRegs plus the pending-interrupt bitmap only KVM has. */
+export type KvmSRegs = SRegs & { interrupt_bitmap: bigint[] };
 
 export function decodeRegs(b: Buffer): Regs {
   const r = {} as Regs;
@@ -82,8 +53,8 @@ function encodeSegment(s: Segment, b: Buffer, at: number): void {
 
 const CONTROL = ['cr0', 'cr2', 'cr3', 'cr4', 'cr8', 'efer', 'apic_base'] as const;
 
-export function decodeSRegs(b: Buffer): SRegs {
-  const s = {} as SRegs;
+export function decodeSRegs(b: Buffer): KvmSRegs {
+  const s = {} as KvmSRegs;
   for (const name of SEGMENT_NAMES) s[name] = decodeSegment(b, OFFSET[`kvm_sregs.${name}`]);
   for (const t of ['gdt', 'idt'] as const) {
     const at = OFFSET[`kvm_sregs.${t}`];
@@ -94,7 +65,7 @@ export function decodeSRegs(b: Buffer): SRegs {
   return s;
 }
 
-export function encodeSRegs(s: SRegs, b: Buffer = Buffer.alloc(SIZE.kvm_sregs)): Buffer {
+export function encodeSRegs(s: SRegs & { interrupt_bitmap?: bigint[] }, b: Buffer = Buffer.alloc(SIZE.kvm_sregs)): Buffer {
   for (const name of SEGMENT_NAMES) encodeSegment(s[name], b, OFFSET[`kvm_sregs.${name}`]);
   for (const t of ['gdt', 'idt'] as const) {
     const at = OFFSET[`kvm_sregs.${t}`];
@@ -102,7 +73,7 @@ export function encodeSRegs(s: SRegs, b: Buffer = Buffer.alloc(SIZE.kvm_sregs)):
     b.writeUInt16LE(s[t].limit & 0xffff, at + OFFSET['kvm_dtable.limit']);
   }
   for (const name of CONTROL) b.writeBigUInt64LE(BigInt.asUintN(64, s[name]), OFFSET[`kvm_sregs.${name}`]);
-  s.interrupt_bitmap.forEach((v, i) => b.writeBigUInt64LE(v, OFFSET['kvm_sregs.interrupt_bitmap'] + i * 8));
+  (s.interrupt_bitmap ?? [0n, 0n, 0n, 0n]).forEach((v, i) => b.writeBigUInt64LE(v, OFFSET['kvm_sregs.interrupt_bitmap'] + i * 8));
   return b;
 }
 

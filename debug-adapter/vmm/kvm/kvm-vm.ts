@@ -1,0 +1,119 @@
+// The KVM accelerator's main-thread side: the VM fd over the monitor's guest RAM (memory slots), and
+// the kick that interrupts KVM_RUN in the worker (immediate_exit + a signal to its thread).
+import { CAP, IOCTL } from './kvm-abi';
+import * as libc from '../libc';
+import { KvmSystem, kvmImplementation } from './kvm-system';
+import { MemorySlots } from './memory-slots';
+import * as L from '../guest-layout';
+import type { AcceleratorInfo, KickHandle, MemoryRegionInfo, VmBackend, Watch } from '../accelerator';
+import type { KvmVcpuInit } from './kvm-vcpu';
+import type { GuestMemory } from '../guest-memory';
+import { CPU_MODES } from '../../toolchain/modes';
+
+const SIGUSR2 = 12;
+let kickHandlerInstalled = false;
+
+/** A handler must exist for the kick signal: an ignored signal would not interrupt KVM_RUN. */
+function installKickHandler(): void {
+  if (kickHandlerInstalled) return;
+  process.on('SIGUSR2', () => {});
+  kickHandlerInstalled = true;
+}
+
+/**
+ * KVM as an accelerator, before any probe: opens /dev/kvm (throwing KvmAccessError with the fix
+ * when it cannot) and describes it. kvm/host-probe.ts refines the capabilities by running guests.
+ */
+export function openKvm(): AcceleratorInfo {
+  const kvm = KvmSystem.open();
+  try {
+    const impl = kvmImplementation();
+    return {
+      name: 'kvm',
+      label: `KVM${impl ? ` (${impl})` : ''}`,
+      capabilities: { nativeBreakpoints: 4, singleStep: true, watchKinds: ['write'], modes: [...CPU_MODES] },
+      notes: { api: `KVM API version ${kvm.apiVersion}`, implementation: impl ?? 'unknown' },
+    };
+  } finally {
+    kvm.close();
+  }
+}
+
+export class KvmVm implements VmBackend {
+  private readonly kvm: KvmSystem;
+  readonly vmFd: number;
+  private readonly slots: MemorySlots;
+  private tid = 0;
+  private runArea?: Uint8Array;
+  private runAddress = 0n;
+  private destroyed = false;
+
+  constructor(readonly info: AcceleratorInfo, memory: GuestMemory) {
+    installKickHandler();
+    this.kvm = KvmSystem.open();
+    try {
+      this.vmFd = libc.ioctlInt(this.kvm.fd, IOCTL.KVM_CREATE_VM, 0, 'KVM_CREATE_VM');
+    } catch (e) {
+      this.kvm.close();
+      throw e;
+    }
+    try {
+      // Intel VMX needs these pages (real mode emulation); other hosts may refuse harmlessly.
+      try {
+        libc.ioctlInt(this.vmFd, IOCTL.KVM_SET_TSS_ADDR, L.KVM_TSS_ADDR, 'KVM_SET_TSS_ADDR');
+      } catch {
+        /* not needed on this host */
+      }
+      this.slots = new MemorySlots(this.vmFd, memory.hostAddress, memory.size);
+    } catch (e) {
+      libc.close(this.vmFd);
+      this.kvm.close();
+      throw e;
+    }
+  }
+
+  vcpuInit(): KvmVcpuInit {
+    return {
+      vmFd: this.vmFd,
+      vcpuMmapSize: this.kvm.vcpuMmapSize(),
+      syncRegs: (this.kvm.checkExtension(CAP.KVM_CAP_SYNC_REGS) & 3) === 3,
+    };
+  }
+
+  attach(handle: KickHandle): void {
+    if (handle.kind !== 'kvm') throw new Error(`a KVM VM got a ${handle.kind} vCPU`);
+    this.tid = handle.tid;
+    this.runAddress = handle.runAddress;
+    this.runArea = new Uint8Array(libc.viewAt(handle.runAddress, 4096));
+  }
+
+  kick(): void {
+    if (!this.runArea) return;
+    this.runArea[1] = 1; // kvm_run.immediate_exit: a KVM_RUN about to start returns at once
+    libc.tgkill(process.pid, this.tid, SIGUSR2); // one already inside KVM_RUN returns with EINTR
+  }
+
+  prepareWatches(watches: Watch[]): void {
+    this.slots.setWriteWatches(watches.map((w) => [w.start, w.end] as [number, number]));
+  }
+
+  regions(): MemoryRegionInfo[] {
+    return this.slots.regions();
+  }
+
+  describe(): Record<string, string> {
+    return {
+      accelerator: this.info.label,
+      'VM fd': String(this.vmFd),
+      memory: 'KVM memory slots over the monitor\'s mapping (KVM_SET_USER_MEMORY_REGION)',
+      ...(this.runAddress ? { 'run area': `kvm_run at 0x${this.runAddress.toString(16)}` } : {}),
+    };
+  }
+
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    libc.close(this.vmFd);
+    this.kvm.close();
+  }
+}

@@ -1,0 +1,614 @@
+// The software CPU's vCPU: one Unicorn 2 engine over the monitor's guest RAM, run on the worker
+// thread. Port I/O and MMIO are hook callbacks served inside run(); everything run() returns is an
+// exit the monitor judges, with the same meaning as on KVM (RIP = offset in CS, linear PC = CS.base
+// + RIP, HLT leaves RIP after the HLT, breakpoints stop before the instruction…).
+//
+// Measured facts this relies on (test/tcg/tcg-vcpu.test.ts pins each of them):
+// - With the segment caches set through unicorn-state.ts, RIP reads as the offset in CS after every
+//   kind of stop (HLT, code hook + uc_emu_stop, instruction count, uc_emu_stop from another thread,
+//   exception hook) in every mode, including guests that switch modes at run time.
+// - UC_HOOK_CODE and UC_HOOK_MEM_* report linear addresses (CS.base/DS.base included). With the
+//   monitor's identity maps and in real mode linear = guest-physical.
+// - UC_HOOK_INTR runs with RIP at the faulting instruction for faults and at the INT instruction for
+//   INT n / INT3 / INTO; Unicorn then resumes at a RIP of its own: we stop in the hook and deliver
+//   the event ourselves (exception-delivery.ts). #UD ends uc_emu_start with UC_ERR_INSN_INVALID
+//   (no hook), RIP at the invalid instruction.
+// - uc_emu_stop takes effect at the next instruction that has a code hook, or else at the next
+//   translated block: a watch therefore runs with an instruction count (Unicorn's own per-instruction
+//   C hook) so that the accessing instruction completes and nothing after it runs.
+import { Decoder, DecoderOptions, FlowControl, InstructionInfoFactory, MemorySizeExt, OpAccess, Register, RegisterExt } from 'iced-x86';
+import koffi from 'koffi';
+import type { DebugArm, KickHandle, MemoryAccess, Vcpu, VcpuEnvironment, VcpuExit, Watch } from '../accelerator';
+import { NO_DEBUG } from '../accelerator';
+import type { CpuState, Regs, SRegs } from '../cpu-state';
+import { pagingEnabled } from '../cpu-state';
+import { walk } from '../page-walk';
+import { deliverEvent, exceptionKind, faultErrorCode } from './exception-delivery';
+import type { ExceptionEvent } from './exception-delivery';
+import {
+  check, CodeCallback, EventMemCallback, InCallback, IntrCallback, MemCallback, MmioReadCallback, MmioWriteCallback,
+  OutCallback, UC_ARCH_X86, UC_ERR, UC_HOOK, UC_MEM, UC_MODE_64, UC_PROT_ALL, UC_X86_INS_IN, UC_X86_INS_OUT, UcEngine,
+  unicorn, UnicornLib, X86,
+} from './unicorn-lib';
+import { UnicornState } from './unicorn-state';
+
+/** What the worker needs from the main thread for a software vCPU: nothing beyond VcpuEnvironment yet. */
+export interface TcgVcpuInit {
+  /** Reserved for engine options (CPU model…); structured-clonable. */
+  readonly options?: Record<string, never>;
+}
+
+/** An `until` address no instruction can have: uc_emu_start stops only for our reasons. */
+const NEVER = 0xffffffffffffffffn;
+const PAGE = 0x1000;
+/** The end of the guest-physical space mapped as MMIO (MAXPHYADDR 40 of the emulated CPU). */
+const MMIO_END = 2 ** 40;
+const HLT = 0xf4;
+
+type Stop =
+  | { kind: 'breakpoint'; pc: bigint }
+  | { kind: 'step'; pc: bigint }
+  | { kind: 'watch'; at: bigint; access: MemoryAccess; pc: bigint }
+  | { kind: 'exception'; vector: number; rip: bigint }
+  | { kind: 'fetch-unmapped'; address: bigint }
+  /** Unicorn 2.0.1 reports an access through a not-present page as unmapped memory, not #PF. */
+  | { kind: 'page-fault'; linear: bigint; write: boolean; fetch: boolean }
+  | { kind: 'error'; message: string };
+
+const toBig = (v: number | bigint): bigint => (typeof v === 'bigint' ? v : BigInt(v));
+const hex = (v: number | bigint): string => '0x' + v.toString(16);
+
+export class TcgVcpu implements Vcpu {
+  private readonly lib: UnicornLib;
+  private readonly uc: UcEngine;
+  private readonly state: UnicornState;
+  private readonly memorySize: number;
+  /** Registered koffi callbacks, kept for the engine's lifetime (freed in close()). */
+  private readonly callbacks: unknown[] = [];
+  private readonly bpCallback: unknown;
+  /** Called before every instruction while single-stepping or watching (see traceInstruction). */
+  private readonly traceCallback: unknown;
+  private readonly readWatchCallback: unknown;
+  private readonly writeWatchCallback: unknown;
+  private readonly mmioRead: unknown;
+  private readonly mmioWrite: unknown;
+  private debugHooks: bigint[] = [];
+  private arm: DebugArm = NO_DEBUG;
+  private watches: Watch[] = [];
+  /** Watch hooks get linear addresses: with paging on at arm time they are translated per access. */
+  private watchSRegs: SRegs | undefined;
+  private stop: Stop | undefined;
+  /** Linear PC whose breakpoint is ignored once: the one the run resumes from. */
+  private skipBreakpointAt = -1n;
+  /** Linear PC of the last code hook call in this uc_emu_start (see fixRipAfterHook). */
+  private lastHookPc: bigint | undefined;
+  /** Single-step: the first instruction has started. */
+  private stepStarted = false;
+  /** A watched access happened in the instruction now executing; stop before the next one. */
+  private pendingWatch: { at: bigint; access: MemoryAccess } | undefined;
+  private readonly mmioPages = new Set<number>();
+  private readonly mmioBuffers = [1, 2, 4, 8].map((n) => new Uint8Array(n));
+  private closed = false;
+
+  constructor(_init: TcgVcpuInit, private readonly env: VcpuEnvironment) {
+    this.lib = unicorn();
+    const lib = this.lib;
+    const out: unknown[] = [null];
+    // UC_MODE_64: all registers readable, and the guest may switch real → protected → long itself.
+    check(lib.uc_open(UC_ARCH_X86, UC_MODE_64, out), 'uc_open(UC_ARCH_X86, UC_MODE_64)');
+    this.uc = out[0];
+    this.memorySize = env.memory.length;
+    try {
+      check(lib.uc_mem_map_ptr(this.uc, 0, this.memorySize, UC_PROT_ALL, env.memoryAddress), 'uc_mem_map_ptr(guest RAM)');
+      this.state = new UnicornState(lib, this.uc);
+    } catch (e) {
+      lib.uc_close(this.uc);
+      throw e;
+    }
+    const { ports, mmio, counters } = env;
+    const uc = this.uc;
+    const register = (fn: (...args: never[]) => unknown, proto: unknown): unknown => {
+      const cb = koffi.register(fn as never, koffi.pointer(proto as never));
+      this.callbacks.push(cb);
+      return cb;
+    };
+    /** A device that throws must not unwind through the emulator: stop and report it. */
+    const fail = (e: unknown): void => {
+      this.stop ??= { kind: 'error', message: `device error: ${e instanceof Error ? e.message : String(e)}` };
+      lib.uc_emu_stop(uc);
+    };
+
+    // Port I/O: the hot path. No allocation, no register access.
+    const outCb = register((_uc: number, port: number, size: number, value: number): void => {
+      counters.portAccess(port, true);
+      try {
+        ports.write(port, size, value);
+      } catch (e) {
+        fail(e);
+      }
+    }, OutCallback);
+    const inCb = register((_uc: number, port: number, size: number): number => {
+      counters.portAccess(port, false);
+      try {
+        return ports.read(port, size) >>> 0;
+      } catch (e) {
+        fail(e);
+        return 0xffffffff;
+      }
+    }, InCallback);
+
+    // MMIO: a page outside RAM is mapped on its first access with callbacks that go to the bus.
+    // The callbacks get the offset in the page; user data is the page's guest-physical address.
+    this.mmioRead = register((_uc: number, offset: number | bigint, size: number, page: number): number | bigint => {
+      const address = page + Number(offset);
+      const buf = this.mmioBuffers[size === 8 ? 3 : size === 4 ? 2 : size === 2 ? 1 : 0];
+      counters.mmioAccess(address, false);
+      try {
+        mmio.read(address, buf);
+      } catch (e) {
+        fail(e);
+        buf.fill(0xff);
+      }
+      if (size === 8) return new DataView(buf.buffer).getBigUint64(0, true);
+      let v = 0;
+      for (let i = size - 1; i >= 0; i--) v = v * 256 + buf[i];
+      return v;
+    }, MmioReadCallback);
+    this.mmioWrite = register((_uc: number, offset: number | bigint, size: number, value: number | bigint, page: number): void => {
+      const address = page + Number(offset);
+      const buf = this.mmioBuffers[size === 8 ? 3 : size === 4 ? 2 : size === 2 ? 1 : 0];
+      let v = toBig(value);
+      for (let i = 0; i < buf.length; i++, v >>= 8n) buf[i] = Number(v & 0xffn);
+      counters.mmioAccess(address, true);
+      try {
+        mmio.write(address, buf);
+      } catch (e) {
+        fail(e);
+      }
+    }, MmioWriteCallback);
+    const unmappedCb = register((_uc: number, type: number, address: number | bigint, size: number): boolean => {
+      const linear = toBig(address);
+      const physical = this.toPhysical(linear);
+      if (physical === null) {
+        this.stop ??= { kind: 'page-fault', linear, write: type === UC_MEM.WRITE_UNMAPPED, fetch: type === UC_MEM.FETCH_UNMAPPED };
+        return false;
+      }
+      if (type === UC_MEM.FETCH_UNMAPPED) {
+        this.stop ??= { kind: 'fetch-unmapped', address: physical };
+        return false;
+      }
+      // An access may straddle two pages: map both.
+      const first = Number(physical) & ~(PAGE - 1);
+      const last = (Number(physical) + Math.max(size, 1) - 1) & ~(PAGE - 1);
+      for (let p = first; p <= last; p += PAGE) if (!this.mapMmioPage(p)) return false;
+      return true;
+    }, EventMemCallback);
+
+    const fetchMmioCb = register((_uc: number, _type: number, address: number | bigint): void => {
+      this.stop ??= { kind: 'fetch-unmapped', address: toBig(address) };
+      lib.uc_emu_stop(uc);
+    }, MemCallback);
+
+    // Exceptions and INT n: remember the vector and where, stop; run() delivers it.
+    const intrCb = register((_uc: number, intno: number): void => {
+      if (!this.stop) this.stop = { kind: 'exception', vector: intno, rip: this.state.rip() };
+      lib.uc_emu_stop(uc);
+    }, IntrCallback);
+
+    this.bpCallback = register((_uc: number, address: number | bigint): void => {
+      const pc = toBig(address);
+      this.lastHookPc = pc;
+      if (pc === this.skipBreakpointAt) {
+        this.skipBreakpointAt = -1n;
+        return;
+      }
+      if (this.stop || this.arm.singleStep) return; // a step is reported as a step
+      this.stop = { kind: 'breakpoint', pc };
+      lib.uc_emu_stop(uc);
+    }, CodeCallback);
+    const watchCb = (write: boolean) => (_uc: number, _type: number, address: number | bigint, size: number, value: number | bigint): void => {
+      if (this.stop) return;
+      this.checkWatch(toBig(address), size, write, value);
+    };
+    this.traceCallback = register((_uc: number, address: number | bigint): void => this.traceInstruction(toBig(address)), CodeCallback);
+    this.readWatchCallback = register(watchCb(false), MemCallback);
+    this.writeWatchCallback = register(watchCb(true), MemCallback);
+
+    const hooks: [number, unknown, number?][] = [
+      [UC_HOOK.INSN, outCb, UC_X86_INS_OUT],
+      [UC_HOOK.INSN, inCb, UC_X86_INS_IN],
+      [UC_HOOK.MEM_READ_UNMAPPED | UC_HOOK.MEM_WRITE_UNMAPPED | UC_HOOK.MEM_FETCH_UNMAPPED, unmappedCb],
+      [UC_HOOK.INTR, intrCb],
+    ];
+    for (const [type, cb, insn] of hooks) check(lib.uc_hook_add(uc, [0n], type, cb, 0, 1n, 0n, insn), 'uc_hook_add');
+    // Everything above RAM is MMIO, mapped once: a region mapped from inside an unmapped-memory hook
+    // is not used for the access that triggered it (measured, 2.0.1), and the run would end with RIP
+    // at the start of the block. The callbacks get offsets in the region; user data is its base.
+    check(lib.uc_mmio_map(uc, this.memorySize, MMIO_END - this.memorySize, this.mmioRead, this.memorySize, this.mmioWrite, this.memorySize), 'uc_mmio_map(above RAM)');
+    // Executing MMIO is impossible: stop at a fetch there.
+    check(lib.uc_hook_add(uc, [0n], UC_HOOK.MEM_FETCH, fetchMmioCb, 0, BigInt(this.memorySize), BigInt(MMIO_END - 1)), 'uc_hook_add(fetch)');
+  }
+
+  // --- state -------------------------------------------------------------------------------------
+
+  getState(): CpuState {
+    return this.state.read();
+  }
+
+  setState(regs?: Regs, sregs?: SRegs): void {
+    this.state.write(regs, sregs);
+  }
+
+  pc(): bigint {
+    const { rip, csBase } = this.state.ripAndCsBase();
+    return csBase + rip;
+  }
+
+  sp(): bigint {
+    return this.state.rsp();
+  }
+
+  translate(linear: bigint): bigint | null {
+    return this.translateWith(this.state.read().sregs, linear);
+  }
+
+  private translateWith(sregs: SRegs, linear: bigint): bigint | null {
+    const r = walk(this.env.memory, sregs, linear);
+    return 'physical' in r ? r.physical : null;
+  }
+
+  /** Linear → physical for an access seen in a hook (identity when paging is off). */
+  private toPhysical(linear: bigint): bigint | null {
+    const sregs = this.state.read().sregs;
+    return pagingEnabled(sregs) ? this.translateWith(sregs, linear) : linear;
+  }
+
+  instructionBytes(): number[] {
+    const s = this.state.read();
+    return this.bytesAt(s.sregs, s.sregs.cs.base + s.regs.rip, 15);
+  }
+
+  private bytesAt(sregs: SRegs, linear: bigint, n: number): number[] {
+    const out: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const p = this.translateWith(sregs, linear + BigInt(i));
+      if (p === null || p >= BigInt(this.memorySize)) break;
+      out.push(this.env.memory[Number(p)]);
+    }
+    return out;
+  }
+
+  private mapMmioPage(page: number): boolean {
+    if (this.mmioPages.has(page)) return true;
+    if (page < this.memorySize) return false; // RAM, not MMIO: nothing to map
+    const err = this.lib.uc_mmio_map(this.uc, page, PAGE, this.mmioRead, page, this.mmioWrite, page);
+    if (err !== UC_ERR.OK) {
+      this.stop ??= { kind: 'error', message: `uc_mmio_map(${hex(page)}) failed: ${this.lib.uc_strerror(err)}` };
+      return false;
+    }
+    this.mmioPages.add(page);
+    return true;
+  }
+
+  // --- debugging ---------------------------------------------------------------------------------
+
+  setDebug(arm: DebugArm): void {
+    for (const h of this.debugHooks) this.lib.uc_hook_del(this.uc, h);
+    this.debugHooks = [];
+    this.arm = arm;
+    this.watches = arm.watches;
+    const add = (type: number, cb: unknown, begin: bigint, end: bigint): void => {
+      const out = [0n];
+      check(this.lib.uc_hook_add(this.uc, out, type, cb, 0, begin, end), 'uc_hook_add(debug)');
+      this.debugHooks.push(out[0]);
+    };
+    for (const bp of new Set(arm.breakpoints)) add(UC_HOOK.CODE, this.bpCallback, bp, bp);
+    if (arm.singleStep || arm.watches.length > 0) add(UC_HOOK.CODE, this.traceCallback, 1n, 0n);
+    const sregs = this.state.read().sregs;
+    this.watchSRegs = pagingEnabled(sregs) ? sregs : undefined;
+    for (const w of arm.watches) {
+      // Paging off: linear = physical, so the hook can be limited to the range. Paging on: any
+      // linear address may map there, so every access is translated and compared.
+      const [begin, end] = this.watchSRegs ? [1n, 0n] : [BigInt(w.start), BigInt(w.end - 1)];
+      if (w.kind !== 'write') add(UC_HOOK.MEM_READ, this.readWatchCallback, begin, end);
+      if (w.kind !== 'read') add(UC_HOOK.MEM_WRITE, this.writeWatchCallback, begin, end);
+    }
+    // Blocks translated before a code hook existed would not call it.
+    check(this.lib.flushTranslations(this.uc), 'uc_ctl(UC_CTL_TB_FLUSH)');
+  }
+
+  private checkWatch(linear: bigint, size: number, write: boolean, value: number | bigint): void {
+    const physical = this.watchSRegs ? this.translateWith(this.watchSRegs, linear) : linear;
+    if (physical === null) return;
+    const a = Number(physical);
+    const hit = this.watches.some((w) => a < w.end && w.start < a + size && (w.kind === 'readWrite' || (w.kind === 'write') === write));
+    if (!hit) return;
+    const data: number[] = [];
+    if (write) {
+      let v = BigInt.asUintN(64, toBig(value));
+      for (let i = 0; i < size; i++, v >>= 8n) data.push(Number(v & 0xffn));
+    } else {
+      for (let i = 0; i < size; i++) data.push(a + i < this.memorySize ? this.env.memory[a + i] : 0xff);
+    }
+    // Let the instruction complete: the trace hook of the next one stops the run.
+    this.pendingWatch ??= { at: this.lastHookPc ?? -1n, access: { address: a, length: size, write, data } };
+  }
+
+  /**
+   * Before every instruction while single-stepping or watching. Stopping here (uc_emu_stop in a code
+   * hook) takes effect before the instruction runs, which is what a step and a watch need.
+   */
+  private traceInstruction(pc: bigint): void {
+    this.lastHookPc = pc;
+    if (this.stop) return;
+    if (this.pendingWatch) {
+      this.stop = { kind: 'watch', ...this.pendingWatch, pc };
+      this.pendingWatch = undefined;
+      this.lib.uc_emu_stop(this.uc);
+    } else if (this.arm.singleStep) {
+      if (this.stepStarted) {
+        this.stop = { kind: 'step', pc };
+        this.lib.uc_emu_stop(this.uc);
+      } else this.stepStarted = true;
+    }
+  }
+
+  /**
+   * Measured (Unicorn 2.0.1): a code hook stores the *linear* PC (CS.base + IP) in EIP before it
+   * runs, so a run that ends after a code hook reads RIP = linear. Where we know the linear PC of
+   * the stop (breakpoint, step, watch) RIP becomes linear − CS.base; a stop from another thread that
+   * landed right after a hook shows RIP equal to that hook's linear PC and gets the same fix. Stops
+   * at block boundaries, HLT and exception hooks leave RIP right.
+   */
+  private fixRipAfterHook(stopPc: bigint | undefined): void {
+    const { rip, csBase } = this.state.ripAndCsBase();
+    if (csBase === 0n) return;
+    if (stopPc !== undefined) this.state.writeReg(X86.RIP, stopPc - csBase);
+    else if (this.lastHookPc !== undefined && rip === this.lastHookPc) this.state.writeReg(X86.RIP, rip - csBase);
+  }
+
+  // --- running -----------------------------------------------------------------------------------
+
+  run(): VcpuExit {
+    const ctl = this.env.ctl;
+    if (Atomics.load(ctl, 0) !== 0) return { kind: 'kicked' };
+    let resuming = true;
+    for (;;) {
+      const { rip, csBase } = this.state.ripAndCsBase();
+      const startPc = csBase + rip;
+      this.skipBreakpointAt = resuming ? startPc : -1n;
+      resuming = false;
+      const stepping = this.arm.singleStep;
+      this.stop = undefined;
+      this.lastHookPc = undefined;
+      this.stepStarted = false;
+      this.pendingWatch = undefined;
+      let err: number;
+      try {
+        err = this.lib.uc_emu_start(this.uc, rip, NEVER, 0, 0);
+      } catch (e) {
+        return { kind: 'internal-error', message: `uc_emu_start: ${e instanceof Error ? e.message : String(e)}` };
+      }
+      const stop = this.stop as Stop | undefined;
+      this.stop = undefined;
+      if (!stop || stop.kind !== 'exception') this.fixRipAfterHook(stop && 'pc' in stop ? stop.pc : undefined);
+
+      let event: { ev: ExceptionEvent; rip: bigint } | undefined;
+      if (stop) {
+        switch (stop.kind) {
+          case 'breakpoint':
+            return { kind: 'breakpoint', pc: stop.pc };
+          case 'step':
+            return { kind: 'step', pc: stop.pc };
+          case 'watch':
+            return { kind: 'watch', pc: stop.pc, at: stop.at, access: stop.access };
+          case 'fetch-unmapped':
+            return { kind: 'internal-error', message: `instruction fetch from unmapped guest-physical address ${hex(stop.address)}` };
+          case 'error':
+            return { kind: 'internal-error', message: stop.message, instructionBytes: this.instructionBytes() };
+          case 'exception':
+            event = this.eventFor(stop.vector, stop.rip);
+            break;
+          case 'page-fault': {
+            const pf = this.pageFaultFor(stop);
+            if ('message' in pf) return { kind: 'internal-error', message: pf.message, instructionBytes: this.instructionBytes() };
+            event = pf;
+            break;
+          }
+        }
+      } else if (err === UC_ERR.INSN_INVALID) {
+        event = { ev: { vector: 6, kind: 'fault' }, rip: this.state.rip() }; // RIP is at the invalid instruction
+      } else if (err !== UC_ERR.OK) {
+        return { kind: 'internal-error', message: `Unicorn: ${this.lib.uc_strerror(err)} (UC_ERR ${err})`, instructionBytes: this.instructionBytes() };
+      }
+
+      if (event) {
+        const exit = this.deliver(event.ev, event.rip);
+        if (exit) return exit;
+        if (stepping) return { kind: 'step', pc: this.pc() };
+        if (Atomics.load(ctl, 0) !== 0) return { kind: 'kicked' };
+        continue;
+      }
+
+      // Stopped without a hook's reason: HLT, the instruction count, or a kick.
+      const s = this.state.read();
+      const pc = s.sregs.cs.base + s.regs.rip;
+      if (stepping) {
+        if (pc !== startPc && this.bytesAt(s.sregs, startPc, 1)[0] === HLT && pc === startPc + 1n) return this.halted();
+        if (pc === startPc && Atomics.load(ctl, 0) !== 0) return { kind: 'kicked' };
+        return { kind: 'step', pc };
+      }
+      if (this.bytesAt(s.sregs, pc - 1n, 1)[0] === HLT) return this.halted();
+      return { kind: 'kicked' };
+    }
+  }
+
+  private halted(): VcpuExit {
+    this.env.counters.add('HLT');
+    return { kind: 'halt' };
+  }
+
+  /**
+   * The event for a vector the INTR hook saw with RIP `hookRip`, and the RIP ExceptionEvent wants
+   * with it: after the instruction for INT n / INT3 / INTO / ICEBP (the hook sees RIP at it) and
+   * for traps (the hook already sees RIP after it), at the instruction for faults and aborts.
+   */
+  private eventFor(vector: number, hookRip: bigint): { ev: ExceptionEvent; rip: bigint } {
+    const s = this.state.read();
+    s.regs.rip = hookRip;
+    const bytes = this.bytesAt(s.sregs, s.sregs.cs.base + hookRip, 15);
+    const soft = softwareInterruptLength(bytes, vector, (s.sregs.efer & (1n << 10n)) !== 0n && s.sregs.cs.l === 1);
+    if (soft > 0) {
+      const rip = hookRip + BigInt(soft);
+      // ICEBP (F1) is reported like a debug trap; INT n, INT3 and INTO are software events.
+      return vector === 1 ? { ev: { vector, kind: 'trap' }, rip } : { ev: { vector, kind: 'software', instructionLength: soft }, rip };
+    }
+    const kind = exceptionKind(vector);
+    const ev: ExceptionEvent = { vector, kind: kind === 'software' ? 'trap' : kind };
+    if (kind === 'fault' || kind === 'abort') {
+      if (vector === 14) s.sregs.cr2 = ev.cr2 = this.state.cr2();
+      const code = faultErrorCode(vector, s, this.env.memory, Uint8Array.from(bytes));
+      if (code !== undefined) ev.errorCode = code;
+    }
+    return { ev, rip: hookRip };
+  }
+
+  /**
+   * The #PF for an access through a not-present page. Unicorn ended the run with RIP at the start of
+   * the translated block (not restored to the faulting instruction), but with every other register
+   * as it was before that instruction: we find it by decoding forward from there for the first
+   * instruction whose memory operand, computed with those registers, touches the faulting address.
+   */
+  private pageFaultFor(f: { linear: bigint; write: boolean; fetch: boolean }): { ev: ExceptionEvent; rip: bigint } | { message: string } {
+    const s = this.state.read();
+    const user = (s.sregs.ss.dpl & 3) === 3 && (s.sregs.cr0 & 1n) !== 0n;
+    const w = walk(this.env.memory, s.sregs, f.linear, { write: f.write, fetch: f.fetch, user });
+    const errorCode = 'fault' in w ? w.errorCode : (f.write ? 2 : 0) | (f.fetch ? 0x10 : 0);
+    const ev: ExceptionEvent = { vector: 14, kind: 'fault', errorCode, cr2: f.linear };
+    if (f.fetch) return { ev, rip: f.linear - s.sregs.cs.base };
+    const rip = locateAccess(s, (lin, n) => this.bytesAt(s.sregs, lin, n), f.linear, f.write);
+    if (rip === undefined) return { message: `page fault at linear ${hex(f.linear)}: the faulting instruction after ${hex(s.sregs.cs.base + s.regs.rip)} could not be found` };
+    return { ev, rip };
+  }
+
+  /** Delivers `ev` with RIP `rip` through the guest's IVT/IDT; returns an exit only for a triple fault. */
+  private deliver(ev: ExceptionEvent, rip: bigint): VcpuExit | undefined {
+    const s = this.state.read();
+    s.regs.rip = rip;
+    const r = deliverEvent(s, ev, this.env.memory);
+    if (r.kind === 'triple-fault') {
+      this.env.counters.add('SHUTDOWN');
+      return { kind: 'shutdown', detail: r.message };
+    }
+    this.state.write(r.state.regs, r.state.sregs);
+    return undefined;
+  }
+
+  kickHandle(): KickHandle {
+    return { kind: 'tcg', engine: BigInt(koffi.address(this.uc as never)) };
+  }
+
+  describe(): Record<string, string> {
+    return {
+      engine: `Unicorn ${this.lib.version.text} (QEMU TCG)`,
+      'engine handle': hex(BigInt(koffi.address(this.uc as never))),
+      memory: 'guest RAM mapped with uc_mem_map_ptr',
+      'run area': 'none: the software CPU has no kvm_run; exits are hook callbacks',
+      'MMIO pages': this.mmioPages.size === 0 ? 'none yet' : [...this.mmioPages].map(hex).join(', '),
+    };
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.state.close();
+    this.lib.uc_close(this.uc);
+    for (const cb of this.callbacks) koffi.unregister(cb as never);
+  }
+}
+
+/**
+ * The length of INT n (CD ib with ib = vector), INT3 (CC, vector 3), INTO (CE, vector 4) or ICEBP
+ * (F1, vector 1) at `bytes`, prefixes included; 0 when the bytes are not such an instruction.
+ */
+export function softwareInterruptLength(bytes: number[], vector: number, longMode: boolean): number {
+  let i = 0;
+  const prefixes = new Set([0x66, 0x67, 0xf2, 0xf3, 0x2e, 0x36, 0x3e, 0x26, 0x64, 0x65, 0xf0]);
+  while (i < bytes.length && i < 14 && (prefixes.has(bytes[i]) || (longMode && bytes[i] >= 0x40 && bytes[i] <= 0x4f))) i++;
+  const op = bytes[i];
+  if (op === 0xcd && bytes[i + 1] === vector) return i + 2;
+  if (op === 0xcc && vector === 3) return i + 1;
+  if (op === 0xce && vector === 4) return i + 1;
+  if (op === 0xf1 && vector === 1) return i + 1;
+  return 0;
+}
+
+/**
+ * The RIP of the first instruction, decoding straight on from state's CS:RIP (at most one
+ * translated block), whose memory operands — computed with state's registers — touch `linear`.
+ */
+export function locateAccess(state: CpuState, fetch: (linear: bigint, n: number) => number[], linear: bigint, write: boolean): bigint | undefined {
+  const s = state.sregs;
+  const bitness = (s.efer & (1n << 10n)) !== 0n && s.cs.l ? 64 : (s.cr0 & 1n) !== 0n && s.cs.db ? 32 : 16;
+  const ripMask = bitness === 64 ? (1n << 64n) - 1n : bitness === 32 ? 0xffffffffn : 0xffffn;
+  let rip = state.regs.rip;
+  const factory = new InstructionInfoFactory();
+  try {
+    for (let n = 0; n < 512; n++) {
+      const bytes = Uint8Array.from(fetch(s.cs.base + rip, 15));
+      if (bytes.length === 0) return undefined;
+      const decoder = new Decoder(bitness, bytes, DecoderOptions.None);
+      decoder.ip = rip;
+      const ins = decoder.decode();
+      try {
+        if (ins.isInvalid) return undefined;
+        const info = factory.info(ins);
+        try {
+          for (const u of info.usedMemory()) {
+            const access = u.access as OpAccess;
+            const isWrite = access === OpAccess.Write || access === OpAccess.CondWrite || access === OpAccess.ReadWrite || access === OpAccess.ReadCondWrite;
+            const base = u.base as Register;
+            const baseValue = base === Register.RIP || base === Register.EIP ? 0n : gpr(state, base);
+            const addrBits = base !== Register.None && base !== Register.RIP && base !== Register.EIP ? RegisterExt.size(base) * 8
+              : (u.index as Register) !== Register.None ? RegisterExt.size(u.index as Register) * 8 : bitness;
+            const ea = (baseValue + gpr(state, u.index as Register) * BigInt(u.scale) + BigInt.asUintN(64, u.displacement as bigint)) & ((1n << BigInt(addrBits)) - 1n);
+            const seg = SEGMENT_OF[u.segment as number];
+            const segBase = seg === undefined || (bitness === 64 && seg !== 'fs' && seg !== 'gs') ? 0n : s[seg].base;
+            const start = segBase + ea;
+            const size = BigInt(Math.max(1, MemorySizeExt.size(u.memorySize)));
+            u.free();
+            if (access !== OpAccess.NoMemAccess && access !== OpAccess.None && (isWrite || !write) && linear >= (start & ~0xfffn) && linear < start + size)
+              return rip;
+          }
+        } finally {
+          info.free();
+        }
+        if (ins.flowControl !== FlowControl.Next) return undefined; // the block ends at a branch
+        rip = (rip + BigInt(ins.length)) & ripMask;
+      } finally {
+        ins.free();
+        decoder.free();
+      }
+    }
+  } finally {
+    factory.free();
+  }
+  return undefined;
+}
+
+const SEGMENT_OF: Partial<Record<number, 'es' | 'cs' | 'ss' | 'ds' | 'fs' | 'gs'>> = {
+  [Register.ES]: 'es', [Register.CS]: 'cs', [Register.SS]: 'ss', [Register.DS]: 'ds', [Register.FS]: 'fs', [Register.GS]: 'gs',
+};
+
+const GPR_OF = new Map<Register, keyof Regs>();
+for (const name of ['rax', 'rbx', 'rcx', 'rdx', 'rsi', 'rdi', 'rsp', 'rbp', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15'] as const)
+  GPR_OF.set((Register as unknown as Record<string, Register>)[name.toUpperCase()], name);
+
+function gpr(state: CpuState, r: Register): bigint {
+  if (r === Register.None) return 0n;
+  const key = GPR_OF.get(RegisterExt.fullRegister(r));
+  if (key === undefined) return 0n;
+  const v = state.regs[key];
+  if (r >= Register.AH && r <= Register.BH) return (v >> 8n) & 0xffn;
+  return v & ((1n << BigInt(RegisterExt.size(r) * 8)) - 1n);
+}

@@ -1,0 +1,72 @@
+// The software CPU's main-thread side: what the session sees of the accelerator (openSoftwareCpu)
+// and the VM backend, whose only live duty is the kick: uc_emu_stop on the worker's engine.
+import type { AcceleratorInfo, KickHandle, MemoryRegionInfo, VmBackend, Watch } from '../accelerator';
+import type { GuestMemory } from '../guest-memory';
+import type { TcgVcpuInit } from './tcg-vcpu';
+import { emuStopByAddress, unicorn } from './unicorn-lib';
+
+/** Loads Unicorn (throws SoftwareCpuUnavailable with install instructions) and describes it. */
+export function openSoftwareCpu(): AcceleratorInfo {
+  const lib = unicorn();
+  return {
+    name: 'tcg',
+    label: `software CPU (Unicorn ${lib.version.text})`,
+    capabilities: {
+      nativeBreakpoints: Infinity,
+      singleStep: true,
+      watchKinds: ['read', 'write', 'readWrite'],
+      modes: ['real', 'protected', 'paged32', 'long'],
+    },
+    notes: {
+      engine: `Unicorn ${lib.version.text} (QEMU TCG, libunicorn.so.2 from the system)`,
+      speed: 'emulated: roughly 10–100× slower than KVM; port I/O costs about 0.3 µs per access',
+      exceptions: 'delivered by the monitor through the guest IVT/IDT (Unicorn only reports them)',
+      breakpoints: 'unlimited (code hooks); watches: memory hooks, reads and writes',
+    },
+  };
+}
+
+export class TcgVm implements VmBackend {
+  private engine: bigint | undefined;
+
+  constructor(readonly info: AcceleratorInfo, private readonly memory: GuestMemory) {}
+
+  vcpuInit(): TcgVcpuInit {
+    return {};
+  }
+
+  attach(handle: KickHandle): void {
+    if (handle.kind !== 'tcg') throw new Error(`the software CPU cannot use a ${handle.kind} kick handle`);
+    this.engine = handle.engine;
+  }
+
+  /**
+   * uc_emu_stop on the worker's engine, by address (the handle is the worker's pointer). Unicorn
+   * forgets a stop requested while it is not inside uc_emu_start: the caller sets CTL.STOP first
+   * (run() checks it before starting) and kicks again if the vCPU is still running.
+   */
+  kick(): void {
+    if (this.engine !== undefined) emuStopByAddress(this.engine);
+  }
+
+  /** Watches are memory hooks armed by the vCPU itself: nothing to prepare. */
+  prepareWatches(_watches: Watch[]): void {}
+
+  regions(): MemoryRegionInfo[] {
+    return [{ guestPhysical: 0, size: this.memory.size, hostVirtual: this.memory.hostAddress, access: 'read-write (memory hooks for watches)' }];
+  }
+
+  describe(): Record<string, string> {
+    return {
+      accelerator: this.info.label,
+      memory: 'one region at guest-physical 0, shared with the engine by uc_mem_map_ptr',
+      'run area': 'none: exits are hook callbacks inside uc_emu_start',
+      'MMIO': 'pages outside RAM are mapped on first access with uc_mmio_map and served by the bus',
+      kick: this.engine === undefined ? 'not attached' : `uc_emu_stop on engine 0x${this.engine.toString(16)}`,
+    };
+  }
+
+  destroy(): void {
+    this.engine = undefined;
+  }
+}
