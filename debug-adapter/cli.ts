@@ -12,7 +12,7 @@ import { CPU_MODES, detectModeFromSource } from './toolchain/modes';
 import { toolVersions, ToolchainError, ToolVersion } from './toolchain/tools';
 import type { BuildDiagnostic } from './toolchain/diagnostics';
 import { ImageError } from './program/guest-image';
-import { BootedWorker, Machine, prestartWorker, UnmappedEvent } from './vmm/machine';
+import { BootedWorker, disposeWorker, Machine, prestartWorker, UnmappedEvent } from './vmm/machine';
 import { chooseAccelerator, isAcceleratorChoice } from './vmm/accelerators';
 import { ACCELERATOR_CHOICES, AcceleratorChoice } from './vmm/accelerator';
 import { acceleratorReport, AcceleratorReport } from './vmm/accelerator-report';
@@ -219,7 +219,7 @@ async function runCommand(file: string, opts: Record<string, string | boolean | 
   } finally {
     process.off('SIGINT', onSigint);
     await machine?.destroy();
-    await booted?.worker.terminate();
+    await disposeWorker(booted);
   }
   return finish();
 }

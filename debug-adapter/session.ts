@@ -7,7 +7,7 @@ import {
 } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { BuildFailure, prepareGuest, PreparedGuest, UsageError } from './guest-setup';
-import { Machine, prestartWorker, BootedWorker } from './vmm/machine';
+import { Machine, prestartWorker, BootedWorker, disposeWorker } from './vmm/machine';
 import type { StopInfo, OutputDevice, DebugRun } from './vmm/vcpu-protocol';
 import type { Regs, SRegs } from './vmm/cpu-state';
 import type { AcceleratorChoice, AcceleratorInfo, WatchKind } from './vmm/accelerator';
@@ -308,7 +308,7 @@ export class KvmGuestSession extends LoggingDebugSession {
       m.pause();
       await m.destroy();
     }
-    await this.booted?.worker.terminate();
+    await disposeWorker(this.booted);
     this.booted = undefined;
   }
 

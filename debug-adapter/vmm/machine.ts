@@ -57,6 +57,17 @@ export function prestartWorker(): BootedWorker {
   ready.catch(() => {}); // observed by whoever uses it
   return { worker, ready };
 }
+
+/**
+ * Ends a pre-started worker that will not be used. Never mid-boot: terminating a worker while it is
+ * still loading koffi aborts the whole process (a napi_throw inside the native module), so this
+ * waits for the boot to finish (or fail) first.
+ */
+export async function disposeWorker(booted: BootedWorker | undefined): Promise<void> {
+  if (!booted) return;
+  await booted.ready.catch(() => {});
+  await booted.worker.terminate();
+}
 /** Refuses segments beyond guest memory or over the monitor's reserved region. */
 export function checkImagePlacement(image: GuestImage, memorySize: number): void {
   const reserved = { start: L.RESERVED_START, end: L.RESERVED_END };
@@ -127,7 +138,7 @@ export class Machine {
     try {
       m = new Machine(options);
     } catch (e) {
-      await bw.worker.terminate();
+      await disposeWorker(bw);
       throw e;
     }
     try {
@@ -135,7 +146,7 @@ export class Machine {
       placeImage(m.memory, options.image);
       await m.startWorker(bw);
     } catch (e) {
-      if (!m.worker) await bw.worker.terminate();
+      if (!m.worker) await disposeWorker(bw);
       await m.destroy();
       throw e;
     }
@@ -256,8 +267,10 @@ export class Machine {
     this.vm.prepareWatches(watches ?? []);
     this.running = true;
     const timer = timeoutMs !== undefined ? setTimeout(() => this.kick(STOP_REQUEST.TIMEOUT), timeoutMs) : undefined;
+    const stopped = this.request(req, 'stopped');
+    this.currentRun = stopped.then(() => undefined, () => undefined);
     try {
-      const r = await this.request(req, 'stopped');
+      const r = await stopped;
       this.drainOutput();
       const stop = (r as Extract<WorkerResponse, { type: 'stopped' }>).stop;
       this.lastStats = stop.stats;
@@ -265,7 +278,13 @@ export class Machine {
     } finally {
       if (timer) clearTimeout(timer);
       this.running = false;
+      this.stopKicking();
     }
+  }
+
+  private stopKicking(): void {
+    if (this.rekick) clearInterval(this.rekick);
+    this.rekick = undefined;
   }
 
   get isRunning(): boolean {
@@ -277,10 +296,26 @@ export class Machine {
     this.kick(STOP_REQUEST.PAUSE);
   }
 
+  private rekick?: ReturnType<typeof setInterval>;
+  /** Settles when the run in progress has stopped. */
+  private currentRun?: Promise<void>;
+
+  /**
+   * Asks the vCPU to stop. The request stays in the control block until the worker takes it, and
+   * the kick repeats every few milliseconds until then: a kick can land just before the vCPU enters
+   * its run (Unicorn forgets a uc_emu_stop that arrives before uc_emu_start; KVM's immediate_exit
+   * covers that case, but a repeat costs nothing).
+   */
   private kick(code: number): void {
     if (!this.running) return;
     Atomics.store(this.ctl, CTL.STOP, code);
     this.vm.kick();
+    this.rekick ??= setInterval(() => {
+      if (!this.running || Atomics.load(this.ctl, CTL.STOP) === STOP_REQUEST.NONE) {
+        clearInterval(this.rekick);
+        this.rekick = undefined;
+      } else this.vm.kick();
+    }, 5);
   }
 
   async getState(): Promise<{ regs: Regs; sregs: SRegs }> {
@@ -313,7 +348,13 @@ export class Machine {
     this.destroyed = true;
     this.pumping = false;
     if (this.worker) {
-      if (this.running) this.kick(STOP_REQUEST.TERMINATE);
+      if (this.running) {
+        // The vCPU must be out of its run before the worker frees it: no kick may reach a freed
+        // engine or an unmapped kvm_run.
+        this.kick(STOP_REQUEST.TERMINATE);
+        await Promise.race([this.currentRun, new Promise((r) => setTimeout(r, 5000).unref())]);
+      }
+      this.stopKicking();
       try {
         if (!this.workerError) await this.request({ type: 'exit' }, 'ok');
       } catch {

@@ -23,7 +23,7 @@ import { NO_DEBUG } from '../accelerator';
 import type { CpuState, Regs, SRegs } from '../cpu-state';
 import { pagingEnabled } from '../cpu-state';
 import { walk } from '../page-walk';
-import { deliverEvent, exceptionKind, faultErrorCode } from './exception-delivery';
+import { deliverEvent, exceptionKind, faultErrorCode, pageFaultInfo } from './exception-delivery';
 import type { ExceptionEvent } from './exception-delivery';
 import {
   check, CodeCallback, EventMemCallback, InCallback, IntrCallback, MemCallback, MmioReadCallback, MmioWriteCallback,
@@ -73,6 +73,10 @@ export class TcgVcpu implements Vcpu {
   private readonly mmioRead: unknown;
   private readonly mmioWrite: unknown;
   private debugHooks: bigint[] = [];
+  /** What the hooks in debugHooks were armed for (debugKey), or undefined before the first arm. */
+  private armedKey: string | undefined = debugKey(NO_DEBUG);
+  /** What the translated blocks may be instrumented for. */
+  private armed: { trace: boolean; watchKey: string; breakpoints: Set<bigint> } = { trace: false, watchKey: '', breakpoints: new Set() };
   private arm: DebugArm = NO_DEBUG;
   private watches: Watch[] = [];
   /** Watch hooks get linear addresses: with paging on at arm time they are translated per access. */
@@ -89,10 +93,17 @@ export class TcgVcpu implements Vcpu {
   private readonly mmioPages = new Set<number>();
   private readonly mmioBuffers = [1, 2, 4, 8].map((n) => new Uint8Array(n));
   private closed = false;
+  /**
+   * Unicorn 2.0.x walks the guest's page tables for faults (#PF, CR2) but then uses physical =
+   * linear (unicorn-engine/unicorn#1953, fixed in 2.1 with UC_CTL_TLB_MODE): what the guest really
+   * accesses is the identity address, so translate() and watches follow that.
+   */
+  private readonly identityPaging: boolean;
 
   constructor(_init: TcgVcpuInit, private readonly env: VcpuEnvironment) {
     this.lib = unicorn();
     const lib = this.lib;
+    this.identityPaging = lib.version.major === 2 && lib.version.minor === 0;
     const out: unknown[] = [null];
     // UC_MODE_64: all registers readable, and the guest may switch real → protected → long itself.
     check(lib.uc_open(UC_ARCH_X86, UC_MODE_64, out), 'uc_open(UC_ARCH_X86, UC_MODE_64)');
@@ -184,10 +195,10 @@ export class TcgVcpu implements Vcpu {
       return true;
     }, EventMemCallback);
 
-    const fetchMmioCb = register((_uc: number, _type: number, address: number | bigint): void => {
+    const fetchMmioCb = register((_uc: number, _type: number, address: number | bigint): boolean => {
       this.stop ??= { kind: 'fetch-unmapped', address: toBig(address) };
-      lib.uc_emu_stop(uc);
-    }, MemCallback);
+      return false;
+    }, EventMemCallback);
 
     // Exceptions and INT n: remember the vector and where, stop; run() delivers it.
     const intrCb = register((_uc: number, intno: number): void => {
@@ -225,8 +236,8 @@ export class TcgVcpu implements Vcpu {
     // is not used for the access that triggered it (measured, 2.0.1), and the run would end with RIP
     // at the start of the block. The callbacks get offsets in the region; user data is its base.
     check(lib.uc_mmio_map(uc, this.memorySize, MMIO_END - this.memorySize, this.mmioRead, this.memorySize, this.mmioWrite, this.memorySize), 'uc_mmio_map(above RAM)');
-    // Executing MMIO is impossible: stop at a fetch there.
-    check(lib.uc_hook_add(uc, [0n], UC_HOOK.MEM_FETCH, fetchMmioCb, 0, BigInt(this.memorySize), BigInt(MMIO_END - 1)), 'uc_hook_add(fetch)');
+    // Executing MMIO is impossible: Unicorn refuses the fetch (FETCH_PROT); report where.
+    check(lib.uc_hook_add(uc, [0n], UC_HOOK.MEM_FETCH_PROT, fetchMmioCb, 0, 1n, 0n), 'uc_hook_add(fetch)');
   }
 
   // --- state -------------------------------------------------------------------------------------
@@ -254,7 +265,8 @@ export class TcgVcpu implements Vcpu {
 
   private translateWith(sregs: SRegs, linear: bigint): bigint | null {
     const r = walk(this.env.memory, sregs, linear);
-    return 'physical' in r ? r.physical : null;
+    if (!('physical' in r)) return null;
+    return this.identityPaging && pagingEnabled(sregs) ? linear : r.physical;
   }
 
   /** Linear → physical for an access seen in a hook (identity when paging is off). */
@@ -293,6 +305,15 @@ export class TcgVcpu implements Vcpu {
   // --- debugging ---------------------------------------------------------------------------------
 
   setDebug(arm: DebugArm): void {
+    // Re-arming costs a flush of every translated block: skip it when nothing changes (every plain
+    // run and every step of a scan arms the same way).
+    const key = debugKey(arm);
+    if (key === this.armedKey) {
+      this.arm = arm;
+      this.watches = arm.watches;
+      return;
+    }
+    const before = this.armed;
     for (const h of this.debugHooks) this.lib.uc_hook_del(this.uc, h);
     this.debugHooks = [];
     this.arm = arm;
@@ -305,7 +326,7 @@ export class TcgVcpu implements Vcpu {
     for (const bp of new Set(arm.breakpoints)) add(UC_HOOK.CODE, this.bpCallback, bp, bp);
     if (arm.singleStep || arm.watches.length > 0) add(UC_HOOK.CODE, this.traceCallback, 1n, 0n);
     const sregs = this.state.read().sregs;
-    this.watchSRegs = pagingEnabled(sregs) ? sregs : undefined;
+    this.watchSRegs = pagingEnabled(sregs) && !this.identityPaging ? sregs : undefined;
     for (const w of arm.watches) {
       // Paging off: linear = physical, so the hook can be limited to the range. Paging on: any
       // linear address may map there, so every access is translated and compared.
@@ -313,8 +334,19 @@ export class TcgVcpu implements Vcpu {
       if (w.kind !== 'write') add(UC_HOOK.MEM_READ, this.readWatchCallback, begin, end);
       if (w.kind !== 'read') add(UC_HOOK.MEM_WRITE, this.writeWatchCallback, begin, end);
     }
-    // Blocks translated before a code hook existed would not call it.
-    check(this.lib.flushTranslations(this.uc), 'uc_ctl(UC_CTL_TB_FLUSH)');
+    // Blocks translated before a hook existed do not call it: drop them. A whole flush costs tens of
+    // milliseconds, so only when an every-instruction or memory hook is new; a breakpoint needs only
+    // the blocks at its address dropped. Blocks that still call a deleted hook find nothing to call.
+    const trace = arm.singleStep || arm.watches.length > 0;
+    const watchKey = key.slice(key.lastIndexOf('|') + 1);
+    if ((trace && !before.trace) || (arm.watches.length > 0 && watchKey !== before.watchKey)) {
+      check(this.lib.flushTranslations(this.uc), 'uc_ctl(UC_CTL_TB_FLUSH)');
+    } else {
+      for (const bp of arm.breakpoints)
+        if (!before.breakpoints.has(bp)) check(this.lib.removeTranslations(this.uc, bp, bp + 1n), 'uc_ctl(UC_CTL_TB_REMOVE_CACHE)');
+    }
+    this.armed = { trace, watchKey, breakpoints: new Set(arm.breakpoints) };
+    this.armedKey = key;
   }
 
   private checkWatch(linear: bigint, size: number, write: boolean, value: number | bigint): void {
@@ -370,6 +402,33 @@ export class TcgVcpu implements Vcpu {
   // --- running -----------------------------------------------------------------------------------
 
   run(): VcpuExit {
+    const exit = this.runOnce();
+    return this.nonIdentityPaging() ?? exit;
+  }
+
+  /**
+   * Unicorn 2.0.x checks the guest's page tables (and raises #PF) but then accesses memory at
+   * physical = linear (unicorn-engine/unicorn#1953, fixed in 2.1). A guest whose code runs at a
+   * linear address mapped elsewhere has been executing the wrong bytes: say so instead of showing
+   * a state that never existed.
+   */
+  private nonIdentityPaging(): VcpuExit | undefined {
+    if (!this.identityPaging) return undefined;
+    const s = this.state.read();
+    if (!pagingEnabled(s.sregs)) return undefined;
+    const pc = s.sregs.cs.base + s.regs.rip;
+    const r = walk(this.env.memory, s.sregs, pc);
+    if ('fault' in r || r.physical === pc) return undefined;
+    return {
+      kind: 'internal-error',
+      message:
+        `the guest's page tables map linear ${hex(pc)} to physical ${hex(r.physical)}, and Unicorn ${this.lib.version.text} ` +
+        `supports only identity-mapped paging (it accesses physical = linear; fixed in Unicorn 2.1). ` +
+        `Run this guest on KVM (--accel kvm) or with Unicorn 2.1 or later`,
+    };
+  }
+
+  private runOnce(): VcpuExit {
     const ctl = this.env.ctl;
     if (Atomics.load(ctl, 0) !== 0) return { kind: 'kicked' };
     let resuming = true;
@@ -466,8 +525,14 @@ export class TcgVcpu implements Vcpu {
     const kind = exceptionKind(vector);
     const ev: ExceptionEvent = { vector, kind: kind === 'software' ? 'trap' : kind };
     if (kind === 'fault' || kind === 'abort') {
-      if (vector === 14) s.sregs.cr2 = ev.cr2 = this.state.cr2();
-      const code = faultErrorCode(vector, s, this.env.memory, Uint8Array.from(bytes));
+      if (vector === 14) {
+        // Unicorn's CR2 at this hook is not reliable (seen: 0xfffffffffffffffe): find the faulting
+        // access ourselves by decoding the instruction and walking the page tables.
+        const pf = pageFaultInfo(s, this.env.memory, Uint8Array.from(bytes));
+        s.sregs.cr2 = ev.cr2 = pf?.address ?? this.state.cr2();
+        if (pf) ev.errorCode = pf.errorCode;
+      }
+      const code = ev.errorCode ?? faultErrorCode(vector, s, this.env.memory, Uint8Array.from(bytes));
       if (code !== undefined) ev.errorCode = code;
     }
     return { ev, rip: hookRip };
@@ -514,7 +579,8 @@ export class TcgVcpu implements Vcpu {
       'engine handle': hex(BigInt(koffi.address(this.uc as never))),
       memory: 'guest RAM mapped with uc_mem_map_ptr',
       'run area': 'none: the software CPU has no kvm_run; exits are hook callbacks',
-      'MMIO pages': this.mmioPages.size === 0 ? 'none yet' : [...this.mmioPages].map(hex).join(', '),
+      MMIO: `${hex(this.memorySize)}–${hex(MMIO_END - 1)} mapped with uc_mmio_map to the MMIO bus`,
+      paging: this.identityPaging ? 'page tables checked (faults), accesses at physical = linear (Unicorn 2.0.x)' : 'page tables',
     };
   }
 
@@ -611,4 +677,10 @@ function gpr(state: CpuState, r: Register): bigint {
   const v = state.regs[key];
   if (r >= Register.AH && r <= Register.BH) return (v >> 8n) & 0xffn;
   return v & ((1n << BigInt(RegisterExt.size(r) * 8)) - 1n);
+}
+
+/** A DebugArm as the set of hooks it needs: equal keys need no re-arming. */
+function debugKey(arm: DebugArm): string {
+  const w = arm.watches.map((x) => `${x.start}-${x.end}-${x.kind}`).sort().join(',');
+  return `${[...new Set(arm.breakpoints)].sort().join(',')}|${arm.singleStep || arm.watches.length > 0}|${w}`;
 }

@@ -23,7 +23,7 @@ export const UC_ERR = {
 
 export const UC_HOOK = {
   INTR: 1 << 0, INSN: 1 << 1, CODE: 1 << 2, BLOCK: 1 << 3,
-  MEM_READ_UNMAPPED: 1 << 4, MEM_WRITE_UNMAPPED: 1 << 5, MEM_FETCH_UNMAPPED: 1 << 6,
+  MEM_READ_UNMAPPED: 1 << 4, MEM_WRITE_UNMAPPED: 1 << 5, MEM_FETCH_UNMAPPED: 1 << 6, MEM_FETCH_PROT: 1 << 9,
   MEM_READ: 1 << 10, MEM_WRITE: 1 << 11, MEM_FETCH: 1 << 12, MEM_READ_AFTER: 1 << 13, INSN_INVALID: 1 << 14,
 } as const;
 
@@ -32,6 +32,8 @@ export const UC_PROT_ALL = 7;
 
 /** UC_CTL_WRITE(UC_CTL_TB_FLUSH, 0) = 10 | 1 << 30. */
 const UC_CTL_WRITE_TB_FLUSH = 0x4000000a;
+/** UC_CTL_WRITE(UC_CTL_TB_REMOVE_CACHE, 2) = 9 | 2 << 26 | 1 << 30. */
+const UC_CTL_WRITE_TB_REMOVE_CACHE = 0x48000009;
 
 export const UC_X86_INS_IN = 218;
 export const UC_X86_INS_OUT = 500;
@@ -87,6 +89,8 @@ export interface UnicornLib {
   uc_context_free(ctx: unknown): number;
   /** uc_ctl(UC_CTL_WRITE(UC_CTL_TB_FLUSH, 0)): drop every translated block. */
   flushTranslations(uc: UcEngine): number;
+  /** uc_ctl(UC_CTL_WRITE(UC_CTL_TB_REMOVE_CACHE, 2), begin, end): drop the blocks covering [begin, end). */
+  removeTranslations(uc: UcEngine, begin: bigint, end: bigint): number;
 }
 
 let loaded: UnicornLib | undefined;
@@ -137,6 +141,8 @@ export function unicorn(): UnicornLib {
     uc_context_size: lib.func('size_t uc_context_size(void *uc)'),
     uc_context_free: lib.func('int uc_context_free(void *ctx)'),
     flushTranslations: (uc: UcEngine): number => ucCtl(uc, UC_CTL_WRITE_TB_FLUSH) as number,
+    removeTranslations: (uc: UcEngine, begin: bigint, end: bigint): number =>
+      ucCtl(uc, UC_CTL_WRITE_TB_REMOVE_CACHE, 'uint64_t', begin, 'uint64_t', end) as number,
   };
   loaded = api as unknown as UnicornLib;
   return loaded;

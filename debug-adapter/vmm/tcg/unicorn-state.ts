@@ -213,7 +213,6 @@ export class UnicornState {
       efer: v.getBigUint64(ENV + E.EFER, true),
       apic_base: this.apicBase,
     };
-    // Real-mode caches loaded by QEMU have no "code" type bit for CS; report what KVM would (0xb).
     return { regs, sregs };
   }
 
