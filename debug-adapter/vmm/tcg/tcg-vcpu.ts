@@ -208,6 +208,9 @@ export class TcgVcpu implements Vcpu {
 
     this.bpCallback = register((_uc: number, address: number | bigint): void => {
       const pc = toBig(address);
+      // Unicorn 2.0.1 still calls a deleted hook during the next run (it drops deleted hooks when a
+      // run ends): only breakpoints armed now count.
+      if (!this.armed.breakpoints.has(pc)) return;
       this.lastHookPc = pc;
       if (pc === this.skipBreakpointAt) {
         this.skipBreakpointAt = -1n;
@@ -371,6 +374,7 @@ export class TcgVcpu implements Vcpu {
    * hook) takes effect before the instruction runs, which is what a step and a watch need.
    */
   private traceInstruction(pc: bigint): void {
+    if (!this.armed.trace) return; // a deleted trace hook, still called during this run
     this.lastHookPc = pc;
     if (this.stop) return;
     if (this.pendingWatch) {
