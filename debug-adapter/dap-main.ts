@@ -5,11 +5,19 @@ import { KvmGuestSession } from './session';
 import type { AcceleratorChoice } from './vmm/accelerator';
 
 export function serveDap(options: { accel?: AcceleratorChoice } = {}): void {
-  // KVM_GUEST_DAP_LOG=file: a verbose trace of every DAP message, for diagnosing a client.
-  if (process.env.KVM_GUEST_DAP_LOG) logger.setup(Logger.LogLevel.Verbose, process.env.KVM_GUEST_DAP_LOG);
   const session = new KvmGuestSession(options.accel ?? envAccel());
   session.setRunAsServer(false);
   session.start(process.stdin, process.stdout);
+  // The logger queues every message until setup() runs after start(): call it always, or the queue
+  // keeps every DAP message for the life of the process. KVM_GUEST_DAP_LOG=file: a verbose trace of
+  // every DAP message, for diagnosing a client; otherwise nothing is logged.
+  const logFile = process.env.KVM_GUEST_DAP_LOG;
+  logger.setup(logFile ? Logger.LogLevel.Verbose : Logger.LogLevel.Stop, logFile || false, true);
+  // A message that is not JSON (or not an object) is skipped; say so.
+  session.on('error', (ev: { body?: unknown }) => process.stderr.write(`kvm-guest dap: ${String(ev.body)}; the message was skipped\n`));
+  // Nothing a client sends may end the process silently: say what went wrong on stderr and go on.
+  process.on('unhandledRejection', (e) => process.stderr.write(`kvm-guest dap: internal error (the session goes on): ${e instanceof Error ? e.stack : String(e)}\n`));
+  process.on('uncaughtException', (e) => process.stderr.write(`kvm-guest dap: internal error (the session goes on): ${e.stack ?? String(e)}\n`));
   process.on('SIGTERM', () => session.shutdown());
   // The session object keeps stdin open; the process ends when the client closes it.
   process.stdin.on('end', () => process.exit(0));

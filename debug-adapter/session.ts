@@ -78,6 +78,7 @@ export class KvmGuestSession extends LoggingDebugSession {
   private syntax: Syntax = 'att';
   private decoder = new TextDecoder('utf-8');
   private warnedScanning = false;
+  private initialized = false;
   /** Known instruction starts of the program (line-table rows and code labels), sorted. */
   private programBoundaries: bigint[] = [];
 
@@ -160,6 +161,7 @@ export class KvmGuestSession extends LoggingDebugSession {
   // ---- lifecycle ------------------------------------------------------------------------------
 
   protected override initializeRequest(response: DebugProtocol.InitializeResponse): void {
+    this.initialized = true;
     response.body = {
       supportsConfigurationDoneRequest: true,
       supportsConditionalBreakpoints: true,
@@ -190,7 +192,31 @@ export class KvmGuestSession extends LoggingDebugSession {
     this.configurationDone?.();
   }
 
+  /**
+   * Every request gets a response or a specific error: arguments default to {}, a request that
+   * throws or rejects answers with its message, and nothing ends the process.
+   */
+  protected override dispatchRequest(request: DebugProtocol.Request): void {
+    if (request.arguments === undefined || request.arguments === null) request.arguments = {};
+    // DAP: pathFormat defaults to 'path' (the base class refuses an initialize without it).
+    if (request.command === 'initialize') request.arguments.pathFormat ??= 'path';
+    const response = { seq: 0, type: 'response', request_seq: request.seq, command: request.command, success: true } as DebugProtocol.Response;
+    if (!this.initialized && request.command !== 'initialize' && request.command !== 'disconnect') {
+      this.fail(response, `'${request.command}' before 'initialize': a client must send 'initialize' first`);
+      return;
+    }
+    try {
+      super.dispatchRequest(request);
+    } catch (e) {
+      this.fail(response, `${request.command} failed: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+
   protected override async launchRequest(response: DebugProtocol.LaunchResponse, args: LaunchArguments): Promise<void> {
+    if (this.launchArgs) {
+      this.fail(response, 'this session has already launched a guest; start a new debug session (or restart) instead');
+      return;
+    }
     this.launchArgs = args;
     this.syntax = args.disassemblySyntax === 'intel' ? 'intel' : 'att';
     try {
