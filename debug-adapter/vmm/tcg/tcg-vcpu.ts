@@ -343,13 +343,25 @@ export class TcgVcpu implements Vcpu {
     const trace = arm.singleStep || arm.watches.length > 0;
     const watchKey = key.slice(key.lastIndexOf('|') + 1);
     if ((trace && !before.trace) || (arm.watches.length > 0 && watchKey !== before.watchKey)) {
-      check(this.lib.flushTranslations(this.uc), 'uc_ctl(UC_CTL_TB_FLUSH)');
+      this.dropAllTranslations();
     } else {
       for (const bp of arm.breakpoints)
         if (!before.breakpoints.has(bp)) check(this.lib.removeTranslations(this.uc, bp, bp + 1n), 'uc_ctl(UC_CTL_TB_REMOVE_CACHE)');
     }
     this.armed = { trace, watchKey, breakpoints: new Set(arm.breakpoints) };
     this.armedKey = key;
+  }
+
+  /**
+   * Drops every translated block. Unicorn's full flush costs 20 ms and more (300 ms and more the
+   * first time: it clears its whole code buffer); dropping the blocks page by page over guest RAM —
+   * the only place code can be — costs far less for the usual memory sizes. Code runs from RAM at
+   * linear = physical here (identity paging on Unicorn 2.0.x), which is what the range means.
+   */
+  private dropAllTranslations(): void {
+    if (this.memorySize <= PAGEWISE_DROP_LIMIT)
+      check(this.lib.removeTranslations(this.uc, 0n, BigInt(this.memorySize)), 'uc_ctl(UC_CTL_TB_REMOVE_CACHE)');
+    else check(this.lib.flushTranslations(this.uc), 'uc_ctl(UC_CTL_TB_FLUSH)');
   }
 
   private checkWatch(linear: bigint, size: number, write: boolean, value: number | bigint): void {
@@ -682,6 +694,9 @@ function gpr(state: CpuState, r: Register): bigint {
   if (r >= Register.AH && r <= Register.BH) return (v >> 8n) & 0xffn;
   return v & ((1n << BigInt(RegisterExt.size(r) * 8)) - 1n);
 }
+
+/** Up to this much guest RAM, blocks are dropped page by page rather than by a full flush. */
+const PAGEWISE_DROP_LIMIT = 64 << 20;
 
 /** A DebugArm as the set of hooks it needs: equal keys need no re-arming. */
 function debugKey(arm: DebugArm): string {
