@@ -5,8 +5,6 @@ import { parseArgs } from 'node:util';
 import fs from 'node:fs';
 import { BuildFailure, parseMode, prepareGuest, UsageError } from './guest-setup';
 import { EXIT_STATUS, Outcome } from './exit-status';
-import { serveDap } from './dap-main';
-import { serveLsp } from '../language/server-main';
 import { buildGuest } from './toolchain/build';
 import { CPU_MODES, detectModeFromSource } from './toolchain/modes';
 import { toolVersions, ToolchainError, ToolVersion } from './toolchain/tools';
@@ -323,10 +321,17 @@ export async function main(argv: string[]): Promise<number> {
         return await buildCommand(positionals[0], values.mode);
       case 'info':
         return await infoCommand(values.json === true);
-      case 'dap':
+      case 'dap': {
+        // Loaded only here: `run` must not pay for the debugger's and the language server's modules.
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const { serveDap } = require('./dap-main') as typeof import('./dap-main');
         return await new Promise<number>(() => serveDap({ accel: parseAccelerator(values.accel) })); // runs until the client disconnects
-      case 'lsp':
+      }
+      case 'lsp': {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const { serveLsp } = require('../language/server-main') as typeof import('../language/server-main');
         return await new Promise<number>(() => serveLsp()); // serves the client on stdio until it exits
+      }
       default:
         throw new UsageError(`unknown command '${command}'\n${USAGE}`);
     }

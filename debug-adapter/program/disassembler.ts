@@ -1,5 +1,5 @@
 // x86 disassembly with iced-x86 (16/32/64-bit, AT&T or Intel syntax).
-import { Decoder, DecoderOptions, Formatter, FormatterSyntax } from 'iced-x86';
+import { iced } from './iced';
 
 export type Bitness = 16 | 32 | 64;
 export type Syntax = 'att' | 'intel';
@@ -13,7 +13,9 @@ export interface DisassembledInstruction {
 
 /** Decodes instructions from `bytes` (which start at `address`) until the bytes or `max` run out. */
 export function disassemble(bytes: Uint8Array, address: bigint, bitness: Bitness, max = Infinity, syntax: Syntax = 'att'): DisassembledInstruction[] {
+  const { Decoder, DecoderOptions } = iced();
   const decoder = new Decoder(bitness, bytes, DecoderOptions.None);
+  const { Formatter, FormatterSyntax } = iced();
   const formatter = new Formatter(syntax === 'att' ? FormatterSyntax.Gas : FormatterSyntax.Intel);
   const out: DisassembledInstruction[] = [];
   try {
@@ -41,6 +43,7 @@ export function disassemble(bytes: Uint8Array, address: bigint, bitness: Bitness
 
 /** Start addresses of the instructions decoded from `bytes` (no formatting: fast). */
 export function instructionStarts(bytes: Uint8Array, address: bigint, bitness: Bitness, until: bigint): { starts: bigint[]; invalidAt?: bigint } {
+  const { Decoder, DecoderOptions } = iced();
   const decoder = new Decoder(bitness, bytes, DecoderOptions.None);
   const starts: bigint[] = [];
   try {

@@ -16,15 +16,20 @@
 // - uc_emu_stop takes effect at the next instruction that has a code hook, or else at the next
 //   translated block: a watch therefore runs with an instruction count (Unicorn's own per-instruction
 //   C hook) so that the accessing instruction completes and nothing after it runs.
-import { Decoder, DecoderOptions, FlowControl, InstructionInfoFactory, MemorySizeExt, OpAccess, Register, RegisterExt } from 'iced-x86';
 import koffi from 'koffi';
 import type { DebugArm, KickHandle, MemoryAccess, Vcpu, VcpuEnvironment, VcpuExit, Watch } from '../accelerator';
 import { NO_DEBUG } from '../accelerator';
 import type { CpuState, Regs, SRegs } from '../cpu-state';
 import { pagingEnabled } from '../cpu-state';
 import { walk } from '../page-walk';
-import { deliverEvent, exceptionKind, faultErrorCode, pageFaultInfo } from './exception-delivery';
 import type { ExceptionEvent } from './exception-delivery';
+
+/* eslint-disable @typescript-eslint/no-require-imports */
+// Exceptions and page-fault location decode instructions (iced-x86): loaded on the first exception,
+// so a guest that never faults does not pay for them.
+const delivery = (): typeof import('./exception-delivery') => require('./exception-delivery');
+const locator = (): typeof import('./access-locator') => require('./access-locator');
+/* eslint-enable @typescript-eslint/no-require-imports */
 import {
   check, CodeCallback, EventMemCallback, InCallback, IntrCallback, MemCallback, MmioReadCallback, MmioWriteCallback,
   OutCallback, UC_ARCH_X86, UC_ERR, UC_HOOK, UC_MEM, UC_MODE_64, UC_PROT_ALL, UC_X86_INS_IN, UC_X86_INS_OUT, UcEngine,
@@ -538,6 +543,7 @@ export class TcgVcpu implements Vcpu {
       // ICEBP (F1) is reported like a debug trap; INT n, INT3 and INTO are software events.
       return vector === 1 ? { ev: { vector, kind: 'trap' }, rip } : { ev: { vector, kind: 'software', instructionLength: soft }, rip };
     }
+    const { exceptionKind, pageFaultInfo, faultErrorCode } = delivery();
     const kind = exceptionKind(vector);
     const ev: ExceptionEvent = { vector, kind: kind === 'software' ? 'trap' : kind };
     if (kind === 'fault' || kind === 'abort') {
@@ -567,7 +573,7 @@ export class TcgVcpu implements Vcpu {
     const errorCode = 'fault' in w ? w.errorCode : (f.write ? 2 : 0) | (f.fetch ? 0x10 : 0);
     const ev: ExceptionEvent = { vector: 14, kind: 'fault', errorCode, cr2: f.linear };
     if (f.fetch) return { ev, rip: f.linear - s.sregs.cs.base };
-    const rip = locateAccess(s, (lin, n) => this.bytesAt(s.sregs, lin, n), f.linear, f.write);
+    const rip = locator().locateAccess(s, (lin, n) => this.bytesAt(s.sregs, lin, n), f.linear, f.write);
     if (rip === undefined) return { message: `page fault at linear ${hex(f.linear)}: the faulting instruction after ${hex(s.sregs.cs.base + s.regs.rip)} could not be found` };
     return { ev, rip };
   }
@@ -576,7 +582,7 @@ export class TcgVcpu implements Vcpu {
   private deliver(ev: ExceptionEvent, rip: bigint): VcpuExit | undefined {
     const s = this.state.read();
     s.regs.rip = rip;
-    const r = deliverEvent(s, ev, this.env.memory);
+    const r = delivery().deliverEvent(s, ev, this.env.memory);
     if (r.kind === 'triple-fault') {
       this.env.counters.add('SHUTDOWN');
       return { kind: 'shutdown', detail: r.message };
@@ -623,76 +629,6 @@ export function softwareInterruptLength(bytes: number[], vector: number, longMod
   if (op === 0xce && vector === 4) return i + 1;
   if (op === 0xf1 && vector === 1) return i + 1;
   return 0;
-}
-
-/**
- * The RIP of the first instruction, decoding straight on from state's CS:RIP (at most one
- * translated block), whose memory operands — computed with state's registers — touch `linear`.
- */
-export function locateAccess(state: CpuState, fetch: (linear: bigint, n: number) => number[], linear: bigint, write: boolean): bigint | undefined {
-  const s = state.sregs;
-  const bitness = (s.efer & (1n << 10n)) !== 0n && s.cs.l ? 64 : (s.cr0 & 1n) !== 0n && s.cs.db ? 32 : 16;
-  const ripMask = bitness === 64 ? (1n << 64n) - 1n : bitness === 32 ? 0xffffffffn : 0xffffn;
-  let rip = state.regs.rip;
-  const factory = new InstructionInfoFactory();
-  try {
-    for (let n = 0; n < 512; n++) {
-      const bytes = Uint8Array.from(fetch(s.cs.base + rip, 15));
-      if (bytes.length === 0) return undefined;
-      const decoder = new Decoder(bitness, bytes, DecoderOptions.None);
-      decoder.ip = rip;
-      const ins = decoder.decode();
-      try {
-        if (ins.isInvalid) return undefined;
-        const info = factory.info(ins);
-        try {
-          for (const u of info.usedMemory()) {
-            const access = u.access as OpAccess;
-            const isWrite = access === OpAccess.Write || access === OpAccess.CondWrite || access === OpAccess.ReadWrite || access === OpAccess.ReadCondWrite;
-            const base = u.base as Register;
-            const baseValue = base === Register.RIP || base === Register.EIP ? 0n : gpr(state, base);
-            const addrBits = base !== Register.None && base !== Register.RIP && base !== Register.EIP ? RegisterExt.size(base) * 8
-              : (u.index as Register) !== Register.None ? RegisterExt.size(u.index as Register) * 8 : bitness;
-            const ea = (baseValue + gpr(state, u.index as Register) * BigInt(u.scale) + BigInt.asUintN(64, u.displacement as bigint)) & ((1n << BigInt(addrBits)) - 1n);
-            const seg = SEGMENT_OF[u.segment as number];
-            const segBase = seg === undefined || (bitness === 64 && seg !== 'fs' && seg !== 'gs') ? 0n : s[seg].base;
-            const start = segBase + ea;
-            const size = BigInt(Math.max(1, MemorySizeExt.size(u.memorySize)));
-            u.free();
-            if (access !== OpAccess.NoMemAccess && access !== OpAccess.None && (isWrite || !write) && linear >= (start & ~0xfffn) && linear < start + size)
-              return rip;
-          }
-        } finally {
-          info.free();
-        }
-        if (ins.flowControl !== FlowControl.Next) return undefined; // the block ends at a branch
-        rip = (rip + BigInt(ins.length)) & ripMask;
-      } finally {
-        ins.free();
-        decoder.free();
-      }
-    }
-  } finally {
-    factory.free();
-  }
-  return undefined;
-}
-
-const SEGMENT_OF: Partial<Record<number, 'es' | 'cs' | 'ss' | 'ds' | 'fs' | 'gs'>> = {
-  [Register.ES]: 'es', [Register.CS]: 'cs', [Register.SS]: 'ss', [Register.DS]: 'ds', [Register.FS]: 'fs', [Register.GS]: 'gs',
-};
-
-const GPR_OF = new Map<Register, keyof Regs>();
-for (const name of ['rax', 'rbx', 'rcx', 'rdx', 'rsi', 'rdi', 'rsp', 'rbp', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15'] as const)
-  GPR_OF.set((Register as unknown as Record<string, Register>)[name.toUpperCase()], name);
-
-function gpr(state: CpuState, r: Register): bigint {
-  if (r === Register.None) return 0n;
-  const key = GPR_OF.get(RegisterExt.fullRegister(r));
-  if (key === undefined) return 0n;
-  const v = state.regs[key];
-  if (r >= Register.AH && r <= Register.BH) return (v >> 8n) & 0xffn;
-  return v & ((1n << BigInt(RegisterExt.size(r) * 8)) - 1n);
 }
 
 /** Up to this much guest RAM, blocks are dropped page by page rather than by a full flush. */
