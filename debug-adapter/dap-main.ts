@@ -12,7 +12,8 @@ export function serveDap(options: { accel?: AcceleratorChoice } = {}): void {
   // keeps every DAP message for the life of the process. KVM_GUEST_DAP_LOG=file: a verbose trace of
   // every DAP message, for diagnosing a client; otherwise nothing is logged.
   const logFile = process.env.KVM_GUEST_DAP_LOG;
-  logger.setup(logFile ? Logger.LogLevel.Verbose : Logger.LogLevel.Stop, logFile || false, true);
+  // The file gets every message; the Debug Console only the adapter's own errors.
+  logger.setup(logFile ? Logger.LogLevel.Error : Logger.LogLevel.Stop, logFile || false, true);
   // A message that is not JSON (or not an object) is skipped; say so.
   session.on('error', (ev: { body?: unknown }) => process.stderr.write(`kvm-guest dap: ${String(ev.body)}; the message was skipped\n`));
   // Nothing a client sends may end the process silently: say what went wrong on stderr and go on.

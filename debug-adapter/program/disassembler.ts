@@ -17,6 +17,13 @@ export function disassemble(bytes: Uint8Array, address: bigint, bitness: Bitness
   const decoder = new Decoder(bitness, bytes, DecoderOptions.None);
   const { Formatter, FormatterSyntax } = iced();
   const formatter = new Formatter(syntax === 'att' ? FormatterSyntax.Gas : FormatterSyntax.Intel);
+  // Every number in hex, as objdump prints them. (iced-x86's "small numbers in decimal" check also
+  // misjudges 64-bit immediates whose low half is zero: movabs $0x100000000000 came out as $0.)
+  formatter.smallHexNumbersInDecimal = false;
+  if (syntax === 'intel') {
+    formatter.hexPrefix = '0x';
+    formatter.hexSuffix = '';
+  }
   const out: DisassembledInstruction[] = [];
   try {
     decoder.ip = address;

@@ -38,6 +38,8 @@ async function freePort(): Promise<number> {
 }
 
 export class VsCode {
+  /** More environment for code-server and so its extension hosts (e.g. settings for the extension-host suite). */
+  extraEnv: Record<string, string> = {};
   server?: ChildProcess;
   browser?: Browser;
   page!: Page;
@@ -56,6 +58,7 @@ export class VsCode {
       XDG_CACHE_HOME: path.join(this.home, 'cache'),
       XDG_DATA_HOME: path.join(this.home, 'data-home'),
       KVM_GUEST_DAP_LOG: path.join(this.home, 'dap.log'),
+      ...this.extraEnv,
     };
   }
 
@@ -202,13 +205,18 @@ export class VsCode {
 }
 
 /** Runs an extension-host test module (out/test/extension-host/<module>) with the extension under test. */
-export async function runSuite(trust: boolean, extensionDir: string, module = 'index'): Promise<{ code: number; log: string[] }> {
+export async function runSuite(
+  trust: boolean, extensionDir: string, module = 'index', userSettings: Record<string, unknown> = {},
+): Promise<{ code: number; log: string[] }> {
   const vscode = new VsCode(trust ? 'exthost' : 'exthost-restricted');
+  // The extension development window does not read the user settings.json written by start(): the
+  // suite applies these itself (test/extension-host/index.ts).
+  vscode.extraEnv.KVM_GUEST_TEST_SETTINGS = JSON.stringify(userSettings);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kvm-exthost-'));
   fs.copyFileSync(path.join(ROOT, 'guests', 'templates', 'long-mode.S'), path.join(dir, 'hello.S'));
   try {
     // Untrusted: no start-up prompt (the smoke driver refuses dialogs): the folder opens in Restricted Mode.
-    const settings = trust ? {} : { 'security.workspace.trust.startupPrompt': 'never', 'security.workspace.trust.enabled': true };
+    const settings = { ...userSettings, ...(trust ? {} : { 'security.workspace.trust.startupPrompt': 'never', 'security.workspace.trust.enabled': true }) };
     await vscode.start(undefined, settings, ['--vscode-option', 'enable-smoke-test-driver'], { trust });
     const log: string[] = [];
     let finish!: (code: number) => void;

@@ -6,8 +6,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { runSuite, unpackedExtension } from './code-server';
+import { forEachAccelerator } from '../helpers/accelerators';
 
-describe('extension-host tests in code-server (smoke-test driver)', function () {
+// The kvmGuest.accelerator setting chooses what F5, Run Guest and New Guest's sessions run on.
+forEachAccelerator('extension-host tests in code-server (smoke-test driver)', function (accel) {
   this.timeout(400000);
   let extensionDir: string;
   before(function () {
@@ -18,9 +20,10 @@ describe('extension-host tests in code-server (smoke-test driver)', function () 
   });
 
   it('activation, commands, F5 configuration provider, Run Guest, task provider, New Guest', async function () {
-    const { code, log } = await runSuite(true, extensionDir);
+    const { code, log } = await runSuite(true, extensionDir, 'index', { 'kvmGuest.accelerator': accel });
     const text = log.join('\n');
     assert.match(text, /5 passed, 0 failed/, text);
+    assert.match(text, new RegExp(`^sessions ran on: ${accel}$`, 'm'), 'every session ran on the configured accelerator');
     assert.equal(code, 0, text);
     const activation = /activation: ([\d.]+) ms/.exec(text);
     assert.ok(activation, 'the suite reports the activation time');

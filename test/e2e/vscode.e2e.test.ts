@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { packagedVsix, ROOT, VsCode } from './code-server';
+import { forEachAccelerator } from '../helpers/accelerators';
 
 function workspace(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kvm-ws-'));
@@ -23,15 +24,16 @@ function workspace(): string {
   return dir;
 }
 
-describe('extension in a real VS Code (code-server + Chromium)', function () {
+// The kvmGuest.accelerator setting is what a user sets to choose; F5 passes it as the launch `accel`.
+forEachAccelerator('extension in a real VS Code (code-server + Chromium)', function (accel) {
   this.timeout(300000);
   let vscode: VsCode;
   let dir: string;
 
   before(async function () {
     const vsix = packagedVsix();
-    vscode = new VsCode('vscode');
-    await vscode.start(vsix);
+    vscode = new VsCode(`vscode-${accel}`);
+    await vscode.start(vsix, { 'kvmGuest.accelerator': accel });
     dir = workspace();
     await vscode.open(dir);
   });
@@ -47,7 +49,8 @@ describe('extension in a real VS Code (code-server + Chromium)', function () {
     await vscode.waitFor('the greeting', async () => (await vscode.debugConsole()).includes('Hello from long mode!'));
     await vscode.screenshot('greeting');
     const text = await vscode.debugConsole();
-    assert.match(text, /Breakpoints: hardware debug registers|single-step scanning/);
+    assert.match(text, accel === 'tcg' ? /Running on the software CPU \(Unicorn/ : /Running on KVM/);
+    assert.match(text, accel === 'tcg' ? /Breakpoints: exact and unlimited on the software CPU/ : /Breakpoints: hardware debug registers|single-step scanning/);
     assert.match(text, /guest halted \(HLT with interrupts off\)/);
   });
 
@@ -84,20 +87,28 @@ describe('extension in a real VS Code (code-server + Chromium)', function () {
     assert.ok(rows.some((r) => /13:\s+movq\s+\$42, %rax/.test(r)), 'source lines are interleaved');
   });
 
-  it('the KVM Guest view shows the machine: memory slots ↔ host addresses, the vCPU, page tables, exits', async function () {
+  it('the KVM Guest view shows the machine: the accelerator, guest RAM ↔ host addresses, the vCPU, page tables, exits', async function () {
     await vscode.command('KVM Guest: Show Machine');
     const machine = '[id="workbench.view.extension.kvmGuest"] .pane-body, .pane-body';
     await vscode.waitFor('the machine tree', async () => (await vscode.rows(machine)).some((r) => /Memory/.test(r)));
-    for (const label of ['Memory', 'vCPU 0', 'Page tables']) {
+    for (const label of ['Accelerator', 'Memory', 'vCPU 0', 'Page tables']) {
       await vscode.page.locator('.monaco-list-row', { hasText: label }).first().click();
       await vscode.page.waitForTimeout(400);
     }
-    await vscode.waitFor('the expanded tree', async () => (await vscode.rows(machine)).some((r) => /slot 0/.test(r)));
+    const ram = accel === 'kvm' ? /slot 0/ : /^RAM/;
+    await vscode.waitFor('the expanded tree', async () => (await vscode.rows(machine)).some((r) => ram.test(r)));
     await vscode.screenshot('machine-view');
     const rows = (await vscode.rows(machine)).map((r) => r.replace(/\n/g, ' ')).join('\n');
     // Each row is a label and a description (no space between them in the DOM text).
-    assert.match(rows, /slot 0\s*guest-physical 0x0–0x1fffff ↔ host-virtual 0x[0-9a-f]+/);
-    assert.match(rows, /vCPU run area \(kvm_run\)\s*host-virtual 0x[0-9a-f]+, \d+ bytes/);
+    if (accel === 'kvm') {
+      assert.match(rows, /Accelerator\s*KVM/);
+      assert.match(rows, /slot 0\s*guest-physical 0x0–0x1fffff ↔ host-virtual 0x[0-9a-f]+ \(read-write/);
+      assert.match(rows, /run area\s*kvm_run at 0x[0-9a-f]+/);
+    } else {
+      assert.match(rows, /Accelerator\s*software CPU \(Unicorn [\d.]+/);
+      assert.match(rows, /RAM\s*guest-physical 0x0–0x1fffff ↔ host-virtual 0x[0-9a-f]+ \(read-write/);
+      assert.doesNotMatch(rows, /slot \d|kvm_run/, 'the software CPU has no memory slots and no kvm_run');
+    }
     assert.match(rows, /vCPU 0\s*64-bit long mode/);
     assert.match(rows, /cr0\s*0x80000033\s+PE MP ET NE PG/);
     assert.match(rows, /Page tables\s*CR3 = 0x91000 \(4-level\)/);

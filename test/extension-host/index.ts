@@ -16,14 +16,18 @@ function workspaceFile(name: string): vscode.Uri {
   return vscode.Uri.joinPath(folder.uri, name);
 }
 
+/** The accelerators sessions reported (kvmGuest.accelerator events), for the summary line. */
+const accelerators = new Set<string>();
+
 /** Collects what a kvm-guest debug session prints, until it terminates. */
 function captureSession(): { output: () => string; ended: Promise<number | undefined> } {
   let text = '';
   let exitCode: number | undefined;
   const tracker = vscode.debug.registerDebugAdapterTrackerFactory('kvm-guest', {
     createDebugAdapterTracker: () => ({
-      onDidSendMessage: (m: { type: string; event?: string; body?: { output?: string; exitCode?: number } }) => {
+      onDidSendMessage: (m: { type: string; event?: string; body?: { output?: string; exitCode?: number; name?: string } }) => {
         if (m.type === 'event' && m.event === 'output') text += m.body?.output ?? '';
+        if (m.type === 'event' && m.event === 'kvmGuest.accelerator' && m.body?.name) accelerators.add(m.body.name);
         if (m.type === 'event' && m.event === 'exited') exitCode = m.body?.exitCode;
       },
     }),
@@ -113,7 +117,18 @@ const restricted: Test[] = [
   }],
 ];
 
+/** Settings the runner asks for (KVM_GUEST_TEST_SETTINGS: {"kvmGuest.accelerator": "tcg"}…), as user settings. */
+async function applyTestSettings(): Promise<void> {
+  const wanted = JSON.parse(process.env.KVM_GUEST_TEST_SETTINGS || '{}') as Record<string, unknown>;
+  for (const [key, value] of Object.entries(wanted)) {
+    const dot = key.lastIndexOf('.');
+    await vscode.workspace.getConfiguration(key.slice(0, dot)).update(key.slice(dot + 1), value, vscode.ConfigurationTarget.Global);
+    console.log(`setting ${key} = ${JSON.stringify(vscode.workspace.getConfiguration(key.slice(0, dot)).get(key.slice(dot + 1)))}`);
+  }
+}
+
 export async function run(): Promise<void> {
+  await applyTestSettings();
   const tests = vscode.workspace.isTrusted ? trusted : restricted;
   let failed = 0;
   for (const [name, fn] of tests) {
@@ -125,6 +140,7 @@ export async function run(): Promise<void> {
       console.log(`✘ ${name}\n${e instanceof Error ? e.stack : String(e)}`);
     }
   }
+  if (accelerators.size > 0) console.log(`sessions ran on: ${[...accelerators].sort().join(', ')}`);
   console.log(`${tests.length - failed} passed, ${failed} failed`);
   if (failed) throw new Error(`${failed} extension-host test(s) failed`);
 }

@@ -118,3 +118,12 @@ export function tcgOnly(title: string, body: (this: Suite) => void): void {
     body.call(this);
   });
 }
+
+/**
+ * Marks the running test pending for a reason found only at run time (e.g. what this host's KVM
+ * cannot do), with the reason appended to its title so that the report says why. Never silent.
+ */
+export function pendingBecause(ctx: Mocha.Context, reason: string): never {
+  if (ctx.test) ctx.test.title += ` [pending: ${reason}]`;
+  ctx.skip();
+}

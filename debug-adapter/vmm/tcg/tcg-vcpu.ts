@@ -20,7 +20,7 @@ import koffi from 'koffi';
 import type { DebugArm, KickHandle, MemoryAccess, Vcpu, VcpuEnvironment, VcpuExit, Watch } from '../accelerator';
 import { NO_DEBUG } from '../accelerator';
 import type { CpuState, Regs, SRegs } from '../cpu-state';
-import { pagingEnabled } from '../cpu-state';
+import { pagingEnabled, resetSRegs, zeroRegs } from '../cpu-state';
 import { walk } from '../page-walk';
 import type { ExceptionEvent } from './exception-delivery';
 
@@ -99,6 +99,12 @@ export class TcgVcpu implements Vcpu {
   private readonly mmioBuffers = [1, 2, 4, 8].map((n) => new Uint8Array(n));
   private closed = false;
   /**
+   * CR2 as the architecture defines it: set by the monitor or by a #PF we deliver. Unicorn 2.0.1's
+   * own CR2 is not trustworthy after a run (seen: 0xfffffffffffffffe after a long-mode #PF that the
+   * guest had read correctly). A guest's own MOV to CR2 is not seen here.
+   */
+  private cr2 = 0n;
+  /**
    * Unicorn 2.0.x walks the guest's page tables for faults (#PF, CR2) but then uses physical =
    * linear (unicorn-engine/unicorn#1953, fixed in 2.1 with UC_CTL_TLB_MODE): what the guest really
    * accesses is the identity address, so translate() and watches follow that.
@@ -117,6 +123,9 @@ export class TcgVcpu implements Vcpu {
     try {
       check(lib.uc_mem_map_ptr(this.uc, 0, this.memorySize, UC_PROT_ALL, env.memoryAddress), 'uc_mem_map_ptr(guest RAM)');
       this.state = new UnicornState(lib, this.uc);
+      // Start from the processor's RESET state (SDM vol. 3, table 9-1), as KVM's vCPUs do: the
+      // monitor derives each mode's initial state from it (real mode keeps CR0 = 0x60000010).
+      this.state.write({ ...zeroRegs(), rflags: 2n, rip: 0xfff0n, rdx: 0x600n }, resetSRegs());
     } catch (e) {
       lib.uc_close(this.uc);
       throw e;
@@ -251,10 +260,13 @@ export class TcgVcpu implements Vcpu {
   // --- state -------------------------------------------------------------------------------------
 
   getState(): CpuState {
-    return this.state.read();
+    const s = this.state.read();
+    s.sregs.cr2 = this.cr2;
+    return s;
   }
 
   setState(regs?: Regs, sregs?: SRegs): void {
+    if (sregs) this.cr2 = sregs.cr2;
     this.state.write(regs, sregs);
   }
 
@@ -338,7 +350,9 @@ export class TcgVcpu implements Vcpu {
     for (const w of arm.watches) {
       // Paging off: linear = physical, so the hook can be limited to the range. Paging on: any
       // linear address may map there, so every access is translated and compared.
-      const [begin, end] = this.watchSRegs ? [1n, 0n] : [BigInt(w.start), BigInt(w.end - 1)];
+      // A hook range holds the accesses that START in it: begin 7 bytes early, so an 8-byte access
+      // that starts before the watch and runs into it is seen too (checkWatch tests the overlap).
+      const [begin, end] = this.watchSRegs ? [1n, 0n] : [BigInt(Math.max(0, w.start - 7)), BigInt(w.end - 1)];
       if (w.kind !== 'write') add(UC_HOOK.MEM_READ, this.readWatchCallback, begin, end);
       if (w.kind !== 'read') add(UC_HOOK.MEM_WRITE, this.writeWatchCallback, begin, end);
     }
@@ -584,9 +598,12 @@ export class TcgVcpu implements Vcpu {
     s.regs.rip = rip;
     const r = delivery().deliverEvent(s, ev, this.env.memory);
     if (r.kind === 'triple-fault') {
+      // The state a triple fault leaves: the registers at the instruction that could not go on.
+      this.state.write(s.regs);
       this.env.counters.add('SHUTDOWN');
       return { kind: 'shutdown', detail: r.message };
     }
+    this.cr2 = r.state.sregs.cr2;
     this.state.write(r.state.regs, r.state.sregs);
     return undefined;
   }
