@@ -11,7 +11,8 @@ import { Machine, prestartWorker, BootedWorker, disposeWorker } from './vmm/mach
 import type { StopInfo, OutputDevice, DebugRun } from './vmm/vcpu-protocol';
 import type { Regs, SRegs } from './vmm/cpu-state';
 import type { AcceleratorChoice, AcceleratorInfo, WatchKind } from './vmm/accelerator';
-import { chooseAccelerator } from './vmm/accelerators';
+import { chooseAccelerator, isAcceleratorChoice } from './vmm/accelerators';
+import { ACCELERATOR_CHOICES } from './vmm/accelerator';
 import { currentBitness, describeStop, currentModeName, describePc } from './vmm/stop-report';
 import { loadDebugInfo, DebugInfo } from './program/debug-info';
 import { disassemble, Syntax } from './program/disassembler';
@@ -279,6 +280,8 @@ export class KvmGuestSession extends LoggingDebugSession {
   /** Chooses the accelerator once per session and says which and why in the Debug Console. */
   private async chooseAccelerator(args: LaunchArguments): Promise<void> {
     if (this.accelerator) return;
+    if (args.accel !== undefined && !isAcceleratorChoice(args.accel))
+      throw new UsageError(`unknown accelerator "${String(args.accel)}" in the launch configuration's "accel": choose one of ${ACCELERATOR_CHOICES.join(', ')}`);
     const chosen = chooseAccelerator(args.accel ?? this.defaultAccel);
     let info = chosen.info;
     if (info.name === 'kvm') {

@@ -185,7 +185,7 @@ forEachAccelerator('kvm-guest run: example guests', function (accel: Accelerator
     assert.equal(json.outcome, 'shutdown');
     const how = accel === 'kvm' ? 'KVM_EXIT_SHUTDOWN' : 'shutdown';
     assert.match(json.message, new RegExp(`triple-faulted \\(${how}\\) at RIP 0x10000a in 64-bit long mode`));
-    assert.match(json.message, /movq \$1,\(%rbx\)/);
+    assert.match(json.message, /movq \$0x1,\(%rbx\)/);
     assert.equal(json.registers.rbx, '0x100000000000');
     assert.equal(json.registers.rip, '0x10000a', 'RIP stays at the faulting store (a fault, not a trap)');
     const text = run([src]);

@@ -103,7 +103,6 @@ export class KvmVm implements VmBackend {
 
   describe(): Record<string, string> {
     return {
-      accelerator: this.info.label,
       'VM fd': String(this.vmFd),
       memory: 'KVM memory slots over the monitor\'s mapping (KVM_SET_USER_MEMORY_REGION)',
       ...(this.runAddress ? { 'run area': `kvm_run at 0x${this.runAddress.toString(16)}` } : {}),

@@ -58,7 +58,6 @@ export class TcgVm implements VmBackend {
 
   describe(): Record<string, string> {
     return {
-      accelerator: this.info.label,
       memory: 'one region at guest-physical 0, shared with the engine by uc_mem_map_ptr',
       'run area': 'none: exits are hook callbacks inside uc_emu_start',
       'MMIO': 'pages outside RAM are mapped on first access with uc_mmio_map and served by the bus',

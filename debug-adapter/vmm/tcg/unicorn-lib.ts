@@ -95,7 +95,11 @@ export interface UnicornLib {
 
 let loaded: UnicornLib | undefined;
 
-const LIBRARY = 'libunicorn.so.2';
+/**
+ * The library. KVM_GUEST_UNICORN_LIB overrides it (a path, or another soname), so that a machine
+ * with Unicorn can show — and test — what users without it get.
+ */
+const LIBRARY = process.env.KVM_GUEST_UNICORN_LIB || 'libunicorn.so.2';
 export const REQUIRED_MAJOR = 2;
 
 /** Loads libunicorn.so.2 once; throws SoftwareCpuUnavailable when absent or not version 2. */
