@@ -54,8 +54,15 @@ export class SessionWatcher implements vscode.DebugAdapterTrackerFactory {
   readonly onDidStop = this.stopEmitter.event;
   private readonly stateEmitter = new vscode.EventEmitter<{ session: vscode.DebugSession; state: string; accelerator?: string }>();
   readonly onDidChangeState = this.stateEmitter.event;
+  private fire(e: { session: vscode.DebugSession; state: string; accelerator?: string }): void {
+    this.states.set(e.session.id, e.state);
+    this.stateEmitter.fire(e);
+  }
   /** What runs each session's vCPU ("KVM (kvm_intel)", "software CPU (Unicorn 2.0.1)"), from the adapter's event. */
   private readonly accelerators = new Map<string, string>();
+
+  /** The last state of each session, so that a label change keeps it. */
+  private readonly states = new Map<string, string>();
 
   acceleratorOf(session: vscode.DebugSession): string | undefined {
     return this.accelerators.get(session.id);
@@ -80,32 +87,35 @@ export class SessionWatcher implements vscode.DebugAdapterTrackerFactory {
     return {
       onWillStartSession: () => {
         ensureTerminal();
-        this.stateEmitter.fire({ session, state: 'starting' });
+        this.fire({ session, state: 'starting' });
       },
       onDidSendMessage: (m: { type: string; event?: string; body?: Record<string, unknown> }) => {
         if (m.type !== 'event') return;
         if (m.event === 'kvmGuest.accelerator') {
+          // Only the label changes: the session may already be running (configurationDone can
+          // arrive while the guest is still being built).
           this.accelerators.set(session.id, String(m.body?.label));
-          this.stateEmitter.fire({ session, state: 'starting', accelerator: String(m.body?.label) });
+          this.stateEmitter.fire({ session, state: this.states.get(session.id) ?? 'starting', accelerator: String(m.body?.label) });
         } else if (m.event === 'output' && m.body?.category === 'stdout') ensureTerminal()?.output(String(m.body.output));
         else if (m.event === 'stopped') {
-          this.stateEmitter.fire({ session, state: `stopped (${String(m.body?.reason)})` });
+          this.fire({ session, state: `stopped (${String(m.body?.reason)})` });
           this.stopEmitter.fire(session);
-        } else if (m.event === 'continued') this.stateEmitter.fire({ session, state: 'running' });
+        } else if (m.event === 'continued') this.fire({ session, state: 'running' });
         else if (m.event === 'exited') {
           serial?.end(`guest exited with code ${String(m.body?.exitCode)}`);
-          this.stateEmitter.fire({ session, state: `exited (${String(m.body?.exitCode)})` });
+          this.fire({ session, state: `exited (${String(m.body?.exitCode)})` });
           this.stopEmitter.fire(session);
         }
       },
       onWillReceiveMessage: (m: { type: string; command?: string }) => {
         if (m.type === 'request' && ['continue', 'next', 'stepIn', 'stepOut', 'configurationDone'].includes(m.command ?? ''))
-          this.stateEmitter.fire({ session, state: 'running' });
+          this.fire({ session, state: 'running' });
       },
       onWillStopSession: () => {
-        this.stateEmitter.fire({ session, state: 'ended' });
+        this.fire({ session, state: 'ended' });
         this.terminals.delete(session.id);
         this.accelerators.delete(session.id);
+        this.states.delete(session.id);
       },
     };
   }
