@@ -19,9 +19,11 @@ export function openSoftwareCpu(): AcceleratorInfo {
     },
     notes: {
       engine: `Unicorn ${lib.version.text} (QEMU TCG, libunicorn.so.2 from the system)`,
-      speed: 'emulated: roughly 10–100× slower than KVM; port I/O costs about 0.3 µs per access',
+      speed: 'binary translation (QEMU TCG): slower than hardware KVM for CPU-bound code; each port exit costs ~0.15 µs of user time',
       exceptions: 'delivered by the monitor through the guest IVT/IDT (Unicorn only reports them)',
-      breakpoints: 'unlimited (code hooks); watches: memory hooks, reads and writes',
+      ...(lib.version.major === 2 && lib.version.minor === 0
+        ? { paging: 'identity-mapped page tables only (Unicorn 2.0.x accesses physical = linear; fixed in 2.1): other mappings are refused with a message' }
+        : {}),
     },
   };
 }
