@@ -8,6 +8,7 @@ import { EXIT_STATUS, Outcome } from './exit-status';
 import { buildGuest } from './toolchain/build';
 import { CPU_MODES, detectModeFromSource } from './toolchain/modes';
 import { toolVersions, ToolchainError, ToolVersion } from './toolchain/tools';
+import { inputFileProblem } from './toolchain/input-files';
 import type { BuildDiagnostic } from './toolchain/diagnostics';
 import { ImageError } from './program/guest-image';
 import { BootedWorker, disposeWorker, Machine, prestartWorker, UnmappedEvent } from './vmm/machine';
@@ -135,13 +136,17 @@ async function runCommand(file: string, opts: Record<string, string | boolean | 
   let machine: Machine | undefined;
   const abort = new AbortController();
   let interrupted = false;
-  const onSigint = (): void => {
-    if (interrupted) process.exit(130); // a second Ctrl-C does not wait
+  let interruptedBy = 'SIGINT';
+  // Ctrl-C (SIGINT) and SIGTERM stop the build (its tools are killed as a group) or the guest.
+  const onSigint = (sig: NodeJS.Signals): void => {
+    if (interrupted) process.exit(EXIT_STATUS.interrupted); // a second one does not wait (the exit hook kills the tools)
     interrupted = true;
+    interruptedBy = sig;
     abort.abort();
     machine?.pause();
   };
   process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
   let booted: BootedWorker | undefined = prestartWorker(); // boots while the guest builds
   try {
     const accel = parseAccelerator(opts.accel);
@@ -167,7 +172,7 @@ async function runCommand(file: string, opts: Record<string, string | boolean | 
     }
     if (interrupted) {
       result.outcome = 'interrupted';
-      result.message = 'interrupted before the guest started';
+      result.message = `interrupted (${interruptedBy}) before the guest started`;
       return finish();
     }
     machine = await Machine.create({ ...prepared.machine, accelerator: chosen.info }, booted);
@@ -205,7 +210,10 @@ async function runCommand(file: string, opts: Record<string, string | boolean | 
       registerDump = formatRegisters(stop.regs, stop.sregs);
     if (!json && opts.stats) statsText = formatStats(stop);
   } catch (e) {
-    if (e instanceof BuildFailure) {
+    if (interrupted && (abort.signal.aborted && isAbortError(e))) {
+      result.outcome = 'interrupted';
+      result.message = `interrupted (${interruptedBy}) ${machine ? 'while the guest ran' : 'before the guest started'}`;
+    } else if (e instanceof BuildFailure) {
       result.outcome = 'build-error';
       result.diagnostics = e.diagnostics;
       result.message = e.message;
@@ -216,6 +224,7 @@ async function runCommand(file: string, opts: Record<string, string | boolean | 
     }
   } finally {
     process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
     await machine?.destroy();
     await disposeWorker(booted);
   }
@@ -241,9 +250,32 @@ function formatStats(stop: StopInfo): string {
 
 async function buildCommand(file: string, mode: string | undefined): Promise<number> {
   if (!fs.existsSync(file)) throw new UsageError(`${file}: no such file`);
+  const problem = inputFileProblem(file, 'a guest source');
+  if (problem !== undefined) throw new UsageError(problem);
   const m = mode !== undefined ? parseMode(mode) : detectModeFromSource(fs.readFileSync(file, 'utf8'), file);
   if (!m) throw new UsageError(`cannot tell which CPU mode ${path.basename(file)} is for: pass --mode ${CPU_MODES.join('|')}`);
-  const r = await buildGuest({ source: path.resolve(file), mode: m });
+  const abort = new AbortController();
+  let interruptedBy = 'SIGINT';
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (abort.signal.aborted) process.exit(EXIT_STATUS.interrupted);
+    interruptedBy = sig;
+    abort.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let r;
+  try {
+    r = await buildGuest({ source: path.resolve(file), mode: m, signal: abort.signal });
+  } catch (e) {
+    if (abort.signal.aborted && isAbortError(e)) {
+      process.stderr.write(`kvm-guest: interrupted (${interruptedBy}): the build was stopped\n`);
+      return EXIT_STATUS.interrupted;
+    }
+    throw e;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
   for (const d of r.diagnostics) process.stderr.write(formatDiagnostic(d) + '\n');
   if (!r.ok) {
     process.stderr.write(`kvm-guest: build failed: ${r.message}\n`);
@@ -282,12 +314,31 @@ async function infoCommand(json: boolean): Promise<number> {
   return accelerators.some((a) => a.available) ? 0 : 1;
 }
 
+/** With --json, stdout carries exactly one JSON object even when the arguments are wrong. */
+function usageFailure(message: string, json: boolean): number {
+  if (json) {
+    const result: RunResult = {
+      outcome: 'error', message, serial: '', exits: {}, ports: {}, mmio: {}, unmapped: [], registers: {}, memory: {}, durationMs: 0,
+    };
+    process.stdout.write(JSON.stringify(result) + '\n');
+  }
+  process.stderr.write(`kvm-guest: ${message}\n${json ? '' : USAGE + '\n'}`);
+  return EXIT_STATUS.error;
+}
+
+function isAbortError(e: unknown): boolean {
+  return e instanceof Error && (e.name === 'AbortError' || (e as NodeJS.ErrnoException).code === 'ABORT_ERR');
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  // Decided before parsing, so that a parse error is reported as JSON too.
+  const json = argv.includes('--json');
   if (!command || command === '--help' || command === '-h' || command === 'help') {
     process.stdout.write(USAGE + '\n');
     return command ? 0 : 1;
   }
+  if (command === '--json') return usageFailure('no command given: --json goes after the command (kvm-guest run FILE --json)', true);
   let parsed;
   try {
     parsed = parseArgs({
@@ -307,21 +358,30 @@ export async function main(argv: string[]): Promise<number> {
       },
     });
   } catch (e) {
-    process.stderr.write(`kvm-guest: ${(e as Error).message}\n${USAGE}\n`);
-    return 1;
+    return usageFailure((e as Error).message, json);
   }
   const { values, positionals } = parsed;
+  const fileCount = (): string | undefined =>
+    positionals.length === 1 ? undefined : positionals.length === 0 ? `${command} takes one FILE; none was given` : `${command} takes one FILE; got ${positionals.length}: ${positionals.join(' ')}`;
   try {
     switch (command) {
-      case 'run':
-        if (positionals.length !== 1) throw new UsageError(`run takes one FILE\n${USAGE}`);
+      case 'run': {
+        const wrong = fileCount();
+        if (wrong !== undefined) return usageFailure(wrong, json);
         return await runCommand(positionals[0], values);
-      case 'build':
-        if (positionals.length !== 1) throw new UsageError(`build takes one FILE\n${USAGE}`);
+      }
+      case 'build': {
+        const wrong = fileCount();
+        if (wrong !== undefined) return usageFailure(wrong, json);
         return await buildCommand(positionals[0], values.mode);
+      }
       case 'info':
         return await infoCommand(values.json === true);
       case 'dap': {
+        // Ctrl-C or a hang-up ends the adapter through process.exit, so its exit hook stops any
+        // build still running (SIGTERM is the session's own: it shuts down, then exits).
+        process.on('SIGINT', () => process.exit(EXIT_STATUS.interrupted));
+        process.on('SIGHUP', () => process.exit(129));
         // Loaded only here: `run` must not pay for the debugger's and the language server's modules.
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         const { serveDap } = require('./dap-main') as typeof import('./dap-main');
@@ -333,9 +393,10 @@ export async function main(argv: string[]): Promise<number> {
         return await new Promise<number>(() => serveLsp()); // serves the client on stdio until it exits
       }
       default:
-        throw new UsageError(`unknown command '${command}'\n${USAGE}`);
+        return usageFailure(`unknown command '${command}'`, json);
     }
   } catch (e) {
+    if (json && e instanceof UsageError) return usageFailure(e.message, true);
     const known = e instanceof UsageError || e instanceof ToolchainError || e instanceof ImageError || (e instanceof Error && EXPLAINED_ERRORS.has(e.name));
     process.stderr.write(`kvm-guest: ${known ? (e as Error).message : (e as Error).stack ?? String(e)}\n`);
     return 1;

@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { buildGuest, BuildResult } from './toolchain/build';
+import { inputFileProblem, MAX_IMAGE_BYTES, MAX_SOURCE_BYTES } from './toolchain/input-files';
 import { CPU_MODES, CpuMode, detectModeFromSource, isCpuMode } from './toolchain/modes';
 import type { BuildDiagnostic } from './toolchain/diagnostics';
 import { isElf, loadElf, loadFlat } from './program/elf-loader';
@@ -97,6 +98,13 @@ export async function prepareGuest(req: GuestRequest): Promise<PreparedGuest> {
   const file = path.resolve(req.file);
   if (!fs.existsSync(file)) throw new UsageError(`${req.file}: no such file`);
   if (fs.statSync(file).isDirectory()) throw new UsageError(`${req.file} is a directory; give a guest source (.S, .s, .c), an ELF or a flat binary`);
+  // Before anything reads it: a FIFO would block this process, /dev/zero or a huge file exhaust it.
+  {
+    const problem = isSource(file)
+      ? inputFileProblem(file, 'a guest source', MAX_SOURCE_BYTES, req.file)
+      : inputFileProblem(file, 'a guest image (ELF or flat binary)', MAX_IMAGE_BYTES, req.file);
+    if (problem !== undefined) throw new UsageError(problem);
+  }
 
   let memorySize: number;
   try {

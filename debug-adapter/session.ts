@@ -80,6 +80,8 @@ export class KvmGuestSession extends LoggingDebugSession {
   private decoder = new TextDecoder('utf-8');
   private warnedScanning = false;
   private initialized = false;
+  /** Aborts the build in progress (teardown). */
+  private building?: AbortController;
   /** Known instruction starts of the program (line-table rows and code labels), sorted. */
   private programBoundaries: bigint[] = [];
 
@@ -242,8 +244,13 @@ export class KvmGuestSession extends LoggingDebugSession {
     const file = path.resolve(args.cwd ?? process.cwd(), args.program);
     const outputDevices: OutputDevice[] | undefined =
       args.serial === undefined || args.serial === 'all' ? undefined : args.serial === 'none' ? [] : args.serial;
+    // A disconnect or terminate during the build stops the toolchain's processes too.
+    const building = (this.building = new AbortController());
     const prepared = await prepareGuest({
       file, mode: args.mode, memory: args.memory, loadAddress: args.loadAddress, entry: args.entry, outputDevices, build: args.build,
+      signal: building.signal,
+    }).finally(() => {
+      if (this.building === building) this.building = undefined;
     });
     await this.chooseAccelerator(args);
     if (prepared.mode === 'paged32' && !this.accelerator!.capabilities.modes.includes('paged32')) {
@@ -329,6 +336,7 @@ export class KvmGuestSession extends LoggingDebugSession {
 
   private async teardown(): Promise<void> {
     this.ended = true;
+    this.building?.abort();
     this.pauseRequested = true;
     const m = this.machine;
     this.machine = undefined;

@@ -13,6 +13,7 @@ import {
   parseLinkerOutput,
   parseObjcopyOutput,
 } from './diagnostics';
+import { includeProblem, IncludeSyntax, inputFileProblem } from './input-files';
 import { ldEmulationFor, linkerScriptFor } from './linker-scripts';
 import { CpuMode, detectModeDetails, isCpuMode, modeBitness, CPU_MODES } from './modes';
 import { guestIncludeDir } from './package-root';
@@ -40,6 +41,11 @@ export type BuildResult =
   | { ok: false; diagnostics: BuildDiagnostic[]; commands: string[][]; message: string };
 
 export type SourceKind = 'asm-cpp' | 'asm' | 'c';
+
+/** Which include directives reach the tools for a kind of source. */
+export function includeSyntaxOf(kind: SourceKind): IncludeSyntax {
+  return kind === 'asm' ? 'as' : kind === 'c' ? 'cpp' : 'both';
+}
 
 /** `.S` is assembly run through the C preprocessor, `.s` plain assembly (case matters). */
 export function sourceKindOf(file: string): SourceKind | undefined {
@@ -121,6 +127,9 @@ export async function buildGuest(opts: BuildOptions): Promise<BuildResult> {
         'a guest source is .S (assembly with the C preprocessor), .s (plain assembly) or .c (C)',
     );
   }
+  // A FIFO or a device would block or never end, a huge file exhaust memory: refuse them first.
+  const problem = inputFileProblem(source, 'a guest source');
+  if (problem !== undefined) return fail(problem);
   let text: string;
   try {
     text = await fs.promises.readFile(source, 'utf8');
@@ -165,8 +174,14 @@ export async function buildGuest(opts: BuildOptions): Promise<BuildResult> {
   const step = (r: ProcessResult, parsed: BuildDiagnostic[], toolName: BuildDiagnostic['tool']): BuildResult | undefined => {
     diagnostics.push(...parsed);
     if (r.code === 0) return undefined;
-    let first = firstError(parsed);
-    if (first === undefined) {
+    let first = r.limit === undefined ? firstError(parsed) : undefined;
+    if (r.limit !== undefined) {
+      first = {
+        file: source, line: 0, severity: 'error', tool: toolName,
+        message: `${toolName} was stopped: it ${r.limit} (does the source include a device, a FIFO or a huge file?)`,
+      };
+      diagnostics.push(first);
+    } else if (first === undefined) {
       const detail = r.stderr.split('\n').find((l) => l.trim() !== '')?.trim();
       const how = r.code !== null ? `exited with code ${r.code}` : `was killed by ${r.signal ?? 'a signal'}`;
       first = { file: source, line: 0, severity: 'error', tool: toolName, message: `${toolName} ${how}${detail ? `: ${detail}` : ''}` };
@@ -177,6 +192,12 @@ export async function buildGuest(opts: BuildOptions): Promise<BuildResult> {
 
   // 1. Compile or assemble.
   const includes = [cwd, guestIncludeDir(), ...(opts.includePaths ?? []).map((p) => path.resolve(p))];
+  const badInclude = includeProblem({ file: source, text, syntax: includeSyntaxOf(kind), includeDirs: includes, cwd });
+  if (badInclude !== undefined) {
+    const d: BuildDiagnostic = { file: badInclude.file, line: badInclude.line, severity: 'error', tool: kind === 'asm' ? 'as' : 'cpp', message: badInclude.message };
+    diagnostics.push(d);
+    return fail(formatDiagnostic(d, cwd));
+  }
   const defines = Object.entries(opts.defines ?? {});
   const argv = compileArgv({
     kind, mode, tool: toolPath(kind === 'asm' ? 'as' : 'gcc'), includes, defines: [...modeDefines(mode), ...defines],

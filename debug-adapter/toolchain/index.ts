@@ -6,3 +6,4 @@ export * from './diagnostics';
 export * from './process';
 export * from './tools';
 export * from './build';
+export * from './input-files';

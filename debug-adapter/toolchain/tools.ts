@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { CpuMode } from './modes';
-import { runProcess, toolEnv } from './process';
+import { runProcess, toolEnv, trackTempDir, untrackTempDir } from './process';
 
 export type ToolName = 'as' | 'ld' | 'gcc' | 'objcopy';
 export type ToolOverrides = Partial<Record<ToolName, string>>;
@@ -158,6 +158,7 @@ export function gccModeFlags(mode: CpuMode): string[] {
 export async function checkGccMode(mode: CpuMode, overrides: ToolOverrides = {}, signal?: AbortSignal): Promise<void> {
   const gcc = resolveTool('gcc', overrides);
   const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'kvm-guest-probe-'));
+  trackTempDir(dir);
   try {
     const r = await runProcess(
       [gcc, '-x', 'c', '-c', '-ffreestanding', '-nostdlib', ...gccModeFlags(mode), '-o', path.join(dir, 'probe.o'), '-'],
@@ -176,5 +177,6 @@ export async function checkGccMode(mode: CpuMode, overrides: ToolOverrides = {},
     );
   } finally {
     await fs.promises.rm(dir, { recursive: true, force: true });
+    untrackTempDir(dir);
   }
 }

@@ -8,6 +8,9 @@ import { loadDebugInfo, type DebugInfo } from '../../debug-adapter/program/debug
 import { readElfHeader } from '../../debug-adapter/program/elf-loader';
 import { readSections, sectionContents, SHF_ALLOC, SHT_PROGBITS } from '../../debug-adapter/program/elf-sections';
 
+/** Build outputs larger than this are not read for inlay hints (a guest ELF is kilobytes). */
+const MAX_ELF_BYTES = 256 * 1024 * 1024;
+
 export interface LineCode {
   address: number;
   bytes: Uint8Array;
@@ -40,6 +43,7 @@ export class BuildArtifacts {
       const elf = buildOutputPaths(source, mode).elf;
       try {
         const st = fs.statSync(elf);
+        if (!st.isFile() || st.size > MAX_ELF_BYTES) continue; // a FIFO would block the server
         candidates.push({ elf, mode, mtimeMs: st.mtimeMs });
       } catch {
         // not built for this mode

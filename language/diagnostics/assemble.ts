@@ -9,11 +9,12 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { compileArgv, modeDefines, sourceKindOf } from '../../debug-adapter/toolchain/build';
+import { compileArgv, includeSyntaxOf, modeDefines, sourceKindOf } from '../../debug-adapter/toolchain/build';
+import { includeProblem, MAX_SOURCE_BYTES } from '../../debug-adapter/toolchain/input-files';
 import { BuildDiagnostic, DiagnosticContext, parseAssemblerOutput, parseCompilerOutput } from '../../debug-adapter/toolchain/diagnostics';
 import { CpuMode } from '../../debug-adapter/toolchain/modes';
 import { guestIncludeDir } from '../../debug-adapter/toolchain/package-root';
-import { runProcess, toolEnv } from '../../debug-adapter/toolchain/process';
+import { runProcess, toolEnv, trackTempDir, untrackTempDir } from '../../debug-adapter/toolchain/process';
 import { resolveTool, ToolchainError, ToolOverrides } from '../../debug-adapter/toolchain/tools';
 
 export interface AssembleRequest {
@@ -27,7 +28,18 @@ export interface AssembleRequest {
   /** Unsaved text of files it includes. */
   overlays?: Array<{ file: string; text: string }>;
   signal?: AbortSignal;
+  /** Limits of the run (defaults: LIVE_TIMEOUT_MS, LIVE_MAX_MEMORY_BYTES). */
+  timeoutMs?: number;
+  maxMemoryBytes?: number;
 }
+
+/**
+ * Live diagnostics run on every pause in typing, on text that may be half-written: a run that
+ * takes longer than this, or holds more memory than this (gcc and its cc1/as together), is stopped.
+ * Both are far beyond what assembling or compiling a guest needs (tens of ms, tens of MB).
+ */
+export const LIVE_TIMEOUT_MS = 20000;
+export const LIVE_MAX_MEMORY_BYTES = 1024 * 1024 * 1024;
 
 export interface AssembleResult {
   diagnostics: BuildDiagnostic[];
@@ -55,7 +67,23 @@ export async function assembleForDiagnostics(req: AssembleRequest): Promise<Asse
     return { diagnostics: [], command: [], toolProblem: e instanceof Error ? e.message : String(e), ms: Date.now() - started };
   }
   const realDir = path.dirname(source);
+  const includes = [realDir, guestIncludeDir(), ...(req.includePaths ?? []).map((p) => path.resolve(p))];
+  // Never start the tool on what would hang it or exhaust memory: a huge text, or an include
+  // that is a FIFO, a device (/dev/zero) or a huge file. Includes the scan cannot see (a macro)
+  // are bounded by the run's time and memory limits below.
+  const refuse = (file: string, line: number, message: string): AssembleResult => ({
+    diagnostics: [{ file, line, severity: 'error', tool: kind === 'asm' ? 'as' : 'cpp', message: `not assembled: ${message}` }],
+    command: [], ms: Date.now() - started,
+  });
+  if (Buffer.byteLength(req.text) > MAX_SOURCE_BYTES) return refuse(source, 0, `the text is larger than ${MAX_SOURCE_BYTES / (1024 * 1024)} MiB`);
+  const overlayText = new Map((req.overlays ?? []).map((o) => [path.resolve(o.file), o.text]));
+  const bad = includeProblem({
+    file: source, text: req.text, syntax: includeSyntaxOf(kind), includeDirs: includes, cwd: realDir,
+    textOf: (f) => overlayText.get(f),
+  });
+  if (bad !== undefined) return refuse(bad.file, bad.line, bad.message);
   const tmp = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'kvm-guest-lsp-'));
+  trackTempDir(tmp); // removed at exit if the server ends while the tool runs
   try {
     const copy = path.join(tmp, path.basename(source));
     const cpp = kind !== 'asm';
@@ -67,7 +95,6 @@ export async function assembleForDiagnostics(req: AssembleRequest): Promise<Asse
       await fs.promises.mkdir(path.dirname(target), { recursive: true });
       await fs.promises.writeFile(target, marker(o.file, cpp || /\.(S|h)$/.test(o.file)) + o.text);
     }
-    const includes = [realDir, guestIncludeDir(), ...(req.includePaths ?? []).map((p) => path.resolve(p))];
     const defines: Array<[string, string]> = [
       ...modeDefines(req.mode),
       ...Object.entries(req.defines ?? {}),
@@ -79,13 +106,19 @@ export async function assembleForDiagnostics(req: AssembleRequest): Promise<Asse
     const cwd = kind === 'asm' ? tmp : realDir;
     let r;
     try {
-      r = await runProcess(argv, { cwd, env: toolEnv(), signal: req.signal });
+      r = await runProcess(argv, { cwd, env: toolEnv(), signal: req.signal, timeoutMs: req.timeoutMs ?? LIVE_TIMEOUT_MS, maxMemoryBytes: req.maxMemoryBytes ?? LIVE_MAX_MEMORY_BYTES });
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
       if (err.code === 'ENOENT' || err.code === 'EACCES') {
         return { diagnostics: [], command: argv, toolProblem: `${argv[0]} could not be started (${err.code})`, ms: Date.now() - started };
       }
       throw e;
+    }
+    if (r.limit !== undefined) {
+      return {
+        diagnostics: [{ file: source, line: 0, severity: 'error', tool: kind === 'asm' ? 'as' : 'gcc', message: `${path.basename(argv[0])} was stopped: it ${r.limit} (does the source include a device, a FIFO or a huge file?)` }],
+        command: argv, ms: Date.now() - started,
+      };
     }
     const ctx: DiagnosticContext = { cwd, source };
     const parsed = kind === 'asm' ? parseAssemblerOutput(r.stderr, ctx) : parseCompilerOutput(r.stderr, ctx, kind === 'c' ? 'gcc' : 'cpp');
@@ -97,6 +130,7 @@ export async function assembleForDiagnostics(req: AssembleRequest): Promise<Asse
     return { diagnostics, command: argv, ms: Date.now() - started };
   } finally {
     await fs.promises.rm(tmp, { recursive: true, force: true }).catch(() => undefined);
+    untrackTempDir(tmp);
   }
 }
 

@@ -19,7 +19,7 @@ import { signatureHelp } from '../features/signature-help';
 import { documentSymbols, workspaceSymbols } from '../features/symbols';
 import { instructionTable } from '../instruction-data/iced-table';
 import { warmUpParser } from '../index/warm-up';
-import { WorkspaceIndex } from '../index/workspace-index';
+import { readText, WorkspaceIndex } from '../index/workspace-index';
 import { UriMap } from '../util/uri';
 import type { ServerContext } from './context';
 import { lsp, type Connection } from './lsp';
@@ -243,12 +243,8 @@ export class AsmLanguageServer {
     if (file === undefined) return;
     this.docByPath.set(file, doc.uri);
     const text = doc.getText();
-    let disk: string | undefined;
-    try {
-      disk = fs.readFileSync(file, 'utf8');
-    } catch {
-      disk = undefined;
-    }
+    // readText: regular files of bounded size only (a FIFO would block the server).
+    const disk = readText(file);
     this.cleanVersion.set(file, disk === text ? doc.version : undefined);
     const changed = this.index.update(file, text, doc.version, true);
     this.afterIndexChange(changed);
