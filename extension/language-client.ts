@@ -17,6 +17,8 @@ export async function startLanguageClient(paths: ExtensionPaths): Promise<Langua
       runAssembler: vscode.workspace.isTrusted,
       includePaths: settings.get<string[]>('includePaths', []),
       toolchain: settings.get('toolchain'),
+      undefinedSymbolHints: settings.get<boolean>('undefinedSymbolHints', true),
+      compileCommands: settings.get<string>('compileCommands', '') || undefined,
     },
   };
   const client = new LanguageClient('kvmGuestAsm', 'KVM Guest Assembly', serverOptions, clientOptions);

@@ -139,6 +139,8 @@ function mapBack(d: BuildDiagnostic, tmp: string, copy: string, source: string, 
   const fix = (file: string, line: number): { file: string; line: number } => {
     if (file === copy) return { file: source, line: Math.max(0, line - 1) };
     if (file.startsWith(tmp + path.sep)) return { file: path.join(realDir, path.relative(tmp, file)), line: Math.max(0, line - 1) };
+    // gcc's own intermediate (`/tmp/ccXXXX.s: Error: local label ... is not defined`): the source.
+    if (/^cc[A-Za-z0-9]{6}\.s$/.test(path.basename(file)) && path.dirname(file) === path.resolve(os.tmpdir())) return { file: source, line: 0 };
     return { file, line };
   };
   const at = fix(d.file, d.line);

@@ -31,6 +31,55 @@ const ATT_SPELLING: Record<string, string[]> = {
   movsd: ['movsd', 'movsl'], cmpsd: ['cmpsd', 'cmpsl'],
 };
 const SUFFIXES: Array<[number, string]> = [[8, 'b'], [16, 'w'], [32, 'l'], [64, 'q']];
+
+/**
+ * AT&T spellings GNU as accepts that iced's names do not give: far transfers, sign/zero
+ * extensions, the size-named conversions and flag/stack forms. `modes`: where GNU as takes them
+ * (bit mask of MODE_BIT); `common`: ranked with the everyday instructions.
+ */
+const ATT_EXTRA: Array<{ name: string; modes: number; detail: string; common?: boolean; snippet?: string }> = [
+  { name: 'ljmp', modes: 7, detail: 'far jump (JMP ptr16:16/32 or m16:16/32/64)', common: true, snippet: 'ljmp ${1:\\$sel16}, ${2:\\$offset}' },
+  { name: 'ljmpl', modes: 7, detail: 'far jump with a 32-bit offset', common: true, snippet: 'ljmpl ${1:\\$sel16}, ${2:\\$off32}' },
+  { name: 'ljmpw', modes: 7, detail: 'far jump with a 16-bit offset', snippet: 'ljmpw ${1:\\$sel16}, ${2:\\$off16}' },
+  { name: 'ljmpq', modes: 4, detail: 'far jump through a m16:64 pointer', snippet: 'ljmpq *${1:m16:64}' },
+  { name: 'lcall', modes: 7, detail: 'far call (CALL ptr16:16/32 or m16:16/32/64)', common: true, snippet: 'lcall ${1:\\$sel16}, ${2:\\$offset}' },
+  { name: 'lcalll', modes: 7, detail: 'far call with a 32-bit offset', snippet: 'lcalll ${1:\\$sel16}, ${2:\\$off32}' },
+  { name: 'lcallw', modes: 7, detail: 'far call with a 16-bit offset', snippet: 'lcallw ${1:\\$sel16}, ${2:\\$off16}' },
+  { name: 'lcallq', modes: 4, detail: 'far call through a m16:64 pointer', snippet: 'lcallq *${1:m16:64}' },
+  { name: 'lret', modes: 7, detail: 'far return (RETF)', common: true },
+  { name: 'lretl', modes: 7, detail: 'far return, 32-bit operand size (RETF)' },
+  { name: 'lretw', modes: 7, detail: 'far return, 16-bit operand size (RETF)' },
+  { name: 'lretq', modes: 4, detail: 'far return, 64-bit operand size (REX.W RETF)', common: true },
+  { name: 'iretl', modes: 7, detail: 'IRETD: interrupt return, 32-bit frame' },
+  { name: 'iretw', modes: 7, detail: 'IRET: interrupt return, 16-bit frame' },
+  { name: 'iretq', modes: 4, detail: 'IRETQ: interrupt return, 64-bit frame', common: true },
+  { name: 'cbtw', modes: 7, detail: 'CBW: AL sign-extended into AX' },
+  { name: 'cwtl', modes: 7, detail: 'CWDE: AX sign-extended into EAX' },
+  { name: 'cltq', modes: 4, detail: 'CDQE: EAX sign-extended into RAX', common: true },
+  { name: 'cwtd', modes: 7, detail: 'CWD: AX sign-extended into DX:AX' },
+  { name: 'cltd', modes: 7, detail: 'CDQ: EAX sign-extended into EDX:EAX', common: true },
+  { name: 'cqto', modes: 4, detail: 'CQO: RAX sign-extended into RDX:RAX', common: true },
+  { name: 'movzbw', modes: 7, detail: 'MOVZX r16, r/m8' },
+  { name: 'movzbl', modes: 7, detail: 'MOVZX r32, r/m8', common: true },
+  { name: 'movzwl', modes: 7, detail: 'MOVZX r32, r/m16', common: true },
+  { name: 'movzbq', modes: 4, detail: 'MOVZX r64, r/m8' },
+  { name: 'movzwq', modes: 4, detail: 'MOVZX r64, r/m16' },
+  { name: 'movsbw', modes: 7, detail: 'MOVSX r16, r/m8' },
+  { name: 'movsbl', modes: 7, detail: 'MOVSX r32, r/m8', common: true },
+  { name: 'movswl', modes: 7, detail: 'MOVSX r32, r/m16', common: true },
+  { name: 'movsbq', modes: 4, detail: 'MOVSX r64, r/m8' },
+  { name: 'movswq', modes: 4, detail: 'MOVSX r64, r/m16' },
+  { name: 'movslq', modes: 4, detail: 'MOVSXD r64, r/m32', common: true },
+  { name: 'movabs', modes: 4, detail: 'MOV with a 64-bit immediate or absolute address', common: true },
+  { name: 'pushfl', modes: 3, detail: 'PUSHFD' },
+  { name: 'popfl', modes: 3, detail: 'POPFD' },
+  { name: 'pushfq', modes: 4, detail: 'PUSHFQ' },
+  { name: 'popfq', modes: 4, detail: 'POPFQ' },
+  { name: 'pushal', modes: 3, detail: 'PUSHAD' },
+  { name: 'popal', modes: 3, detail: 'POPAD' },
+  { name: 'sysretl', modes: 4, detail: 'SYSRET to 32-bit code' },
+  { name: 'sysretq', modes: 4, detail: 'SYSRET to 64-bit code' },
+];
 const mnemonicCache = new Map<string, CompletionItem[]>();
 
 function snippetEscape(s: string): string {
@@ -85,6 +134,19 @@ function mnemonicItems(bits: Bitness | undefined, syntax: Syntax): CompletionIte
           data: { k: 'mnemonic', name: word, size, bits, syntax } satisfies ItemData,
         });
       }
+    }
+  }
+  if (table && syntax === 'att') {
+    const have = new Set(items.map((i) => i.label));
+    for (const x of ATT_EXTRA) {
+      if (have.has(x.name) || (bits !== undefined && (x.modes & MODE_BIT[bits]) === 0)) continue;
+      const match = lookupMnemonic(x.name, 'att', table);
+      items.push({
+        label: x.name, kind: CompletionItemKind.Keyword, detail: x.detail, sortText: `${x.common ? '0' : '1'}${x.name}`,
+        insertText: x.snippet ?? (match ? snippetFor(match.info, x.name, bits, syntax, match.size) : snippetEscape(x.name)), insertTextFormat: InsertTextFormat.Snippet,
+        data: { k: 'mnemonic', name: x.name, size: match?.size, bits, syntax } satisfies ItemData,
+      });
+      have.add(x.name);
     }
   }
   mnemonicCache.set(key, items);

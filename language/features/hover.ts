@@ -4,7 +4,10 @@ import * as path from 'node:path';
 import type { Hover, MarkupContent, Range } from 'vscode-languageserver-types';
 import { sourceKindOf } from '../../debug-adapter/toolchain/build';
 import { instructionTable, tableFailure } from '../instruction-data/iced-table';
-import { lookupMnemonic } from '../instruction-data/mnemonic-lookup';
+import { lookupInstruction } from '../instruction-data/mnemonic-lookup';
+import { splitOperands } from '../parser/lexical';
+import { bitsOfMode } from '../index/file-kinds';
+import { modeAt } from './completion';
 import { registerInfo } from '../instruction-data/registers';
 import { DIRECTIVES, PREPROCESSOR_DIRECTIVES } from '../instruction-data/directives';
 import { PREFIXES } from '../instruction-data/summaries';
@@ -13,7 +16,7 @@ import { evaluate, formatValue, parseNumber } from '../parser/expression';
 import type { Definition, ParsedFile, Token } from '../parser/types';
 import type { ServerContext } from '../server/context';
 import { hex } from '../build-info/build-artifacts';
-import { instructionMarkdown } from './instruction-docs';
+import { bestFormScore, instructionMarkdown } from './instruction-docs';
 import { constantValue } from './values';
 
 const md = (value: string): MarkupContent => ({ kind: 'markdown', value });
@@ -35,7 +38,10 @@ export function hover(ctx: ServerContext, file: string, line: number, character:
       if (r.def && (r.def.kind === 'macro' || r.def.kind === 'define')) return { contents: md(definitionMarkdown(ctx, r.def, file)), range };
       const table = instructionTable();
       if (!table) return { contents: md(`Instruction data unavailable: ${tableFailure() ?? 'iced-x86 did not load'}`), range };
-      const match = lookupMnemonic(t.text, st?.syntax ?? 'att', table);
+      const syntax = st?.syntax ?? 'att';
+      const ops = st?.operands.map((o) => o.text) ?? [];
+      const bits = st?.bits ?? bitsOfMode(parsed.detectedMode);
+      const match = lookupInstruction(t.text, syntax, table, bits, (info, size) => bestFormScore(info, size, bits, ops, syntax, st?.regPrefix));
       if (!match) {
         const prefix = PREFIXES[t.text.toLowerCase()];
         if (prefix) return { contents: md(`**${t.text}** — prefix. ${prefix}`), range };
@@ -44,7 +50,7 @@ export function hover(ctx: ServerContext, file: string, line: number, character:
       const operandsText = st ? st.operands.map((o) => o.text).join(', ') : '';
       return {
         contents: md(instructionMarkdown({
-          word: t.text, match, syntax: st?.syntax ?? 'att', bits: st?.bits, operandsText,
+          word: t.text, match, syntax, bits, operandsText,
           operands: st?.operands.map((o) => o.text), regPrefix: st?.regPrefix,
           prefixes: st?.prefixes.map((p) => p.text),
         })),
@@ -101,7 +107,11 @@ export function hover(ctx: ServerContext, file: string, line: number, character:
     case 'comm-def':
     case 'symbol': {
       if (r.def) return { contents: md(definitionMarkdown(ctx, r.def, file)), range };
-      if (t.kind === 'symbol') return { contents: md(`**${t.text}** — not defined in this file or the files assembled with it.`), range };
+      if (t.kind === 'symbol') {
+        const ins = defineBodyInstruction(ctx, parsed, t);
+        if (ins) return { contents: md(ins), range };
+        return { contents: md(`**${t.text}** — not defined in the files of this build or the workspace: an external symbol, resolved at link time.`), range };
+      }
       return null;
     }
     case 'number': {
@@ -122,6 +132,31 @@ export function hover(ctx: ServerContext, file: string, line: number, character:
       return { contents: md(`**${t.text}** — section. ${sectionText(t.text)}`), range };
   }
   return null;
+}
+
+/**
+ * An instruction written in a `#define` body (`#define SAVE pushl %eax; \` ...): the hover of
+ * the instruction, in the mode of the line, when the name is a statement head there.
+ */
+function defineBodyInstruction(ctx: ServerContext, parsed: ParsedFile, t: Token): string | undefined {
+  let first = t.line;
+  while (first > 0 && /\\\s*$/.test(ctx.lineText(parsed.path, first - 1))) first--;
+  if (!parsed.tokens[first]?.some((x) => x.kind === 'preproc' && x.text === '#define')) return undefined;
+  const text = ctx.lineText(parsed.path, t.line);
+  const before = text.slice(0, t.start);
+  const head = first === t.line ? /#\s*define\s+[A-Za-z_]\w*(?:\([^)]*\))?\s*$|;\s*$/.test(before) : /^\s*$|;\s*$/.test(before);
+  if (!head) return undefined;
+  const table = instructionTable();
+  if (!table) return undefined;
+  let end = text.indexOf(';', t.end);
+  if (end < 0) end = text.length;
+  const rest = text.slice(0, end).replace(/\\\s*$/, '');
+  const operands = splitOperands(rest, t.end, rest.length).map((o) => o.text).filter((x) => x !== '');
+  const mode = modeAt(parsed, t.line);
+  const bits = mode.bits ?? bitsOfMode(parsed.detectedMode);
+  const match = lookupInstruction(t.text, mode.syntax, table, bits, (info, size) => bestFormScore(info, size, bits, operands, mode.syntax, mode.regPrefix));
+  if (!match) return undefined;
+  return instructionMarkdown({ word: t.text, match, syntax: mode.syntax, bits, operandsText: operands.join(', '), operands, regPrefix: mode.regPrefix });
 }
 
 function kindText(kind: string): string {

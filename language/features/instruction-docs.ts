@@ -142,6 +142,13 @@ export function formScore(f: InstructionForm, operands: readonly string[], synta
   return score;
 }
 
+/** How well the best form of `info` (of `size`, valid in `bits`) takes the written operands. */
+export function bestFormScore(info: InstructionInfo, size: number | undefined, bits: Bitness | undefined, operands: readonly string[], syntax: Syntax, regPrefix?: boolean): number {
+  let best = -1;
+  for (const f of relevantForms(info, bits, size)) best = Math.max(best, formScore(f, operands, syntax, regPrefix));
+  return best;
+}
+
 /** The forms that best match the written operands (all when none is written). */
 export function matchingForms(forms: readonly InstructionForm[], operands: readonly string[], syntax: Syntax, regPrefix?: boolean): InstructionForm[] {
   if (operands.length === 0) return forms.filter((f) => f.operands.length === 0);
@@ -183,7 +190,14 @@ export function instructionMarkdown(o: InstructionDocOptions): string {
   }
   if (forms.length > max) lines.push('', `…and ${forms.length - max} more form${forms.length - max === 1 ? '' : 's'}.`);
   lines.push('', `Valid in ${modesText(info.modes)} code.${o.bits !== undefined ? ` This line is ${o.bits}-bit (\`.code${o.bits}\`)${info.modes & MODE_BIT[o.bits] ? '' : ': **not valid here**'}.` : ''}`);
-  lines.push('', privilegeText(info));
+  if (matching.length > 0 && matching.length <= 3 && o.operands && o.operands.length > 0) {
+    lines.push('', `This line: ${matching.map((f) => `\`${intelForm(f.intel)}\` (\`${f.opcode}\`)`).join(' or ')}.`);
+  }
+  if (info.privilege === 'some' && matching.length > 0 && o.operands && o.operands.length > 0) {
+    lines.push('', matching.every((f) => f.cpl0)
+      ? `Privileged: this form runs at CPL 0 only (ring 0; #GP elsewhere). A KVM guest runs it in its own ring 0.`
+      : matching.some((f) => f.cpl0) ? privilegeText(info) : 'Not privileged in this form (other forms need CPL 0).');
+  } else lines.push('', privilegeText(info));
   if (info.isString) lines.push('', 'String instruction: uses (E/R)SI and/or (E/R)DI, stepped by DF; `rep` repeats it (E/R)CX times.');
   lines.push('', flagsText(info, matching.length > 0 ? matching : undefined));
   lines.push('', `[Full reference: ${info.name.toUpperCase()} on felixcloutier.com](${referenceUrl(info.name, o.operandsText ?? '')})`);

@@ -32,7 +32,15 @@ export interface CheckOptions {
   reportMissingIncludes?: boolean;
   /** Names the build defines on its command line (settings `defines`: -D / --defsym). */
   buildNames?: ReadonlySet<string>;
+  /**
+   * Names found nowhere in the file, its includes or the workspace: an Information hint (they may
+   * come from another object at link time). False: no hint at all (setting `undefinedSymbolHints`).
+   */
+  undefinedHints?: boolean;
 }
+
+/** Statement heads that transfer control to their operand (a call into another object is normal). */
+const TRANSFER = /^(?:l?call|l?jmp|j[a-z]{1,4}|loop[a-z]*|xbegin)[wlq]?$/i;
 
 /** What buildGuest passes as -D (.S, .c) or --defsym (.s) for every mode. */
 const BUILD_SYMBOL = /^KVM_GUEST_(?:MODE_[A-Z0-9]+|BITS)$/;
@@ -72,7 +80,14 @@ export function localChecks(index: WorkspaceIndex, file: string, opts: CheckOpti
     if (macro) for (const op of st.operands) for (const m of op.text.matchAll(/[A-Za-z_.][A-Za-z0-9_.$]*/g)) macroArgs.add(m[0]);
   }
   const generated = new Set<string>();
-  for (const f of index.scope(file)) for (const p of index.get(f)?.generatedPrefixes ?? []) generated.add(p);
+  // Names declared .extern/.globl/.weak anywhere in the files assembled together: the linker's business.
+  const declared = new Set<string>();
+  for (const f of index.scope(file)) {
+    const p = index.get(f);
+    if (p === undefined) continue;
+    for (const x of p.generatedPrefixes) generated.add(x);
+    for (const set of [p.globals, p.weaks, p.externs]) for (const n of set ?? []) declared.add(n);
+  }
 
   for (let line = 0; line < parsed.lineCount; line++) {
     for (const t of parsed.tokens[line]) {
@@ -102,7 +117,7 @@ export function localChecks(index: WorkspaceIndex, file: string, opts: CheckOpti
           }
           break;
         case 'symbol':
-          if (!t.noCheck) {
+          if (!t.noCheck && opts.undefinedHints !== false && !declared.has(t.text) && !(st.head && TRANSFER.test(st.head.text))) {
             const problem = BUILD_SYMBOL.test(t.text) || opts.buildNames?.has(t.text) ? undefined : undefinedProblem(t, st, parsed, defsOf, macroArgs, generated);
             if (problem) out.push(problem);
           }
@@ -124,9 +139,10 @@ function undefinedProblem(
   if (isRegisterName(name)) {
     hint = st.syntax === 'att' ? ` (a register needs '%' in AT&T syntax: %${name.toLowerCase()})` : " (after '.intel_syntax' without 'noprefix', registers need '%')";
   }
+  // GNU as leaves every name it does not know to the linker: at most a hint, never an error.
   return {
-    line: t.line, start: t.start, end: t.end, severity: 'error', code: 'undefined-symbol',
-    message: `undefined symbol '${name}': no label, .equ/.set, .comm or #define of that name here or in the files assembled with this one${hint}`,
+    line: t.line, start: t.start, end: t.end, severity: 'information', code: 'undefined-symbol',
+    message: `'${name}' is not defined in the files of this build: resolved at link time?${hint}`,
   };
 }
 

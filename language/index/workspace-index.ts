@@ -4,8 +4,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isCpuMode, type CpuMode } from '../../debug-adapter/toolchain/modes';
+import type { CompileFlags } from '../build-info/compile-commands';
 import { parseFile } from '../parser/parse-file';
-import type { Bits, CppEvent, Definition, IncludeDirective, ParsedFile } from '../parser/types';
+import type { Bits, CppEvent, Definition, DefineInfo, IncludeDirective, ParsedFile } from '../parser/types';
 import { bitsOfMode, fileKindOf, predefinedFor } from './file-kinds';
 
 export interface IndexHost {
@@ -14,7 +15,12 @@ export interface IndexHost {
   defaultMode(): CpuMode | undefined;
   /** -D NAME=VALUE the build adds (settings), visible to `#if` like gcc's. */
   defines?(): Readonly<Record<string, string>>;
+  /** The file's entry in the build's compilation database (compile_commands.json), if any. */
+  compileFlags?(file: string): CompileFlags | undefined;
 }
+
+/** Where a file's build mode comes from, strongest first. */
+export type ModeSource = 'compile_commands' | 'includer' | 'marker' | 'own-build' | 'setting' | 'heuristic';
 
 interface Entry {
   parsed: ParsedFile;
@@ -281,43 +287,126 @@ export class WorkspaceIndex {
   /** Set by the server: current text of an open document (to re-parse includers that are open). */
   openTextOf?: (file: string) => string | undefined;
 
+  /** The compilation-database entry of `file`, or of a file that includes it (a header takes its includer's flags). */
+  flagsOf(file: string): CompileFlags | undefined {
+    const own = this.host.compileFlags?.(file);
+    if (own) return own;
+    if (!this.includers.has(file)) return undefined;
+    for (const r of this.roots(file)) {
+      if (r === file) continue;
+      const f = this.host.compileFlags?.(r);
+      if (f) return f;
+    }
+    return undefined;
+  }
+
   private parseText(file: string, text: string, version: number): ParsedFile {
     const kind = fileKindOf(file, text);
     const ext = path.extname(file);
     const isRoot = ext === '.S' || ext === '.s' || ext === '.c' || ext === '.sx';
-    // The toolchain's rule (modes.ts): a `kvm-guest: mode=` marker, else the first .code
-    // directive outside comments. A quick look first; the parse itself says where the first
-    // directive really is, and in the rare case it disagrees (a directive in a comment) we
-    // parse again with the right mode.
-    const marker = kind === 'c' || text.includes('kvm-guest:') ? markerMode(text) : undefined;
-    const guess = marker === undefined ? quickDirectiveMode(text) : undefined;
+    // The build mode, strongest first: the build's own flags (compile_commands.json, also through
+    // an includer), our `kvm-guest: mode=` marker, our toolchain's rule for our guests (the first
+    // .code directive of a source that includes kvm-guest.h), the setting, then a guess from the
+    // text that never takes the first .code directive for the object's bitness.
+    const flags = this.flagsOf(file);
+    const viaIncluder = flags !== undefined && this.host.compileFlags?.(file) === undefined;
+    const marker = flags?.mode === undefined && (kind === 'c' || text.includes('kvm-guest:')) ? markerMode(text) : undefined;
+    // Our guests (they use kvm-guest.h or the KVM_GUEST_* names our build defines) are built by
+    // our toolchain, whose mode rule is the marker or the first .code directive.
+    const ownBuild = flags?.mode === undefined && marker === undefined && kind !== 'c' && OUR_BUILD.test(text);
+    const setting = isRoot || kind !== 'c' ? this.host.defaultMode() : undefined;
+    const extra = this.extraPredefined(flags);
     const parseWith = (mode: CpuMode | undefined, exact: boolean): ParsedFile => {
       const { predefined, unknown } = predefinedFor(kind, mode, exact);
       for (const [k, v] of Object.entries(this.host.defines?.() ?? {})) predefined.set(k, { name: k, body: v === '' ? '1' : v, file: '', line: 0 });
+      for (const [k, v] of extra.defines) predefined.set(k, v);
+      for (const k of extra.undefs) predefined.delete(k);
       return parseFile(text, {
         path: file,
         version,
         kind,
-        initialBits: marker !== undefined ? bitsOfMode(marker) : undefined,
+        initialBits: mode !== undefined && (flags?.mode !== undefined || marker !== undefined) ? bitsOfMode(mode) : undefined,
         predefined,
         unknownDefines: unknown,
         resolveInclude: (spec, angle, via) => this.resolve(file, spec, angle, via),
         cppEventsOf: (p) => this.cppEventsOf(p),
       });
     };
-    const fallback = isRoot ? this.host.defaultMode() : undefined;
-    const chosen = marker ?? guess ?? fallback;
-    const exact = marker !== undefined || (guess === undefined && chosen !== undefined) || chosen === 'real' || chosen === 'long';
-    let parsed = parseWith(chosen, exact);
-    if (marker === undefined && kind !== 'c') {
-      const actual = modeOfBits(parsed.firstBits);
-      if (actual !== guess) {
-        const again = actual ?? fallback;
-        parsed = parseWith(again, actual === undefined ? again !== undefined : actual !== 'protected');
+    let parsed: ParsedFile;
+    if (flags?.mode !== undefined) {
+      parsed = parseWith(flags.mode, flags.mode !== 'protected');
+      parsed.detectedMode = flags.mode;
+      parsed.modeSource = viaIncluder ? 'includer' : 'compile_commands';
+    } else if (marker !== undefined || kind === 'c') {
+      parsed = parseWith(marker, marker !== undefined);
+      parsed.detectedMode = marker;
+      if (marker !== undefined) parsed.modeSource = 'marker';
+    } else if (ownBuild) {
+      parsed = this.parseOwn(text, isRoot ? setting : undefined, parseWith);
+    } else {
+      if (setting !== undefined) {
+        parsed = parseWith(setting, true);
+        parsed.detectedMode = setting;
+        parsed.modeSource = 'setting';
+      } else parsed = this.parseForeign(text, parseWith);
+      if (parsed.includes.some((i) => i.resolved !== undefined && i.via !== 'incbin' && this.mentionsOurBuild(i.resolved, new Set([file])))) {
+        parsed = this.parseOwn(text, isRoot ? setting : undefined, parseWith);
       }
-      parsed.detectedMode = actual;
-    } else parsed.detectedMode = marker;
+    }
+    parsed.compileFlags = flags;
     return parsed;
+  }
+
+  /** Whether an included file (or what it includes) uses our build's names. */
+  private mentionsOurBuild(file: string, seen: Set<string>): boolean {
+    if (seen.has(file) || seen.size > 40) return false;
+    seen.add(file);
+    const text = this.entries.get(file)?.text ?? readText(file);
+    if (text === undefined) return false;
+    if (OUR_BUILD.test(text)) return true;
+    const p = this.entries.get(file)?.parsed;
+    return p !== undefined && p.includes.some((i) => i.resolved !== undefined && i.via !== 'incbin' && this.mentionsOurBuild(i.resolved, seen));
+  }
+
+  /** Our toolchain's rule (modes.ts): the first .code directive outside comments, else the setting. */
+  private parseOwn(text: string, fallback: CpuMode | undefined, parseWith: (mode: CpuMode | undefined, exact: boolean) => ParsedFile): ParsedFile {
+    const guess = quickDirectiveMode(text);
+    const chosen = guess ?? fallback;
+    let parsed = parseWith(chosen, (guess === undefined && chosen !== undefined) || chosen === 'real' || chosen === 'long');
+    const actual = modeOfBits(parsed.firstBits);
+    if (actual !== guess) {
+      const again = actual ?? fallback;
+      parsed = parseWith(again, actual === undefined ? again !== undefined : actual !== 'protected');
+    }
+    parsed.detectedMode = actual ?? fallback;
+    parsed.modeSource = actual !== undefined ? 'own-build' : fallback !== undefined ? 'setting' : undefined;
+    return parsed;
+  }
+
+  /** A source nothing describes: the text's bitness (heuristicMode). */
+  private parseForeign(text: string, parseWith: (mode: CpuMode | undefined, exact: boolean) => ParsedFile): ParsedFile {
+    {
+      let parsed: ParsedFile;
+      const guess = heuristicMode(text, undefined);
+      parsed = parseWith(guess, guess === 'real' || guess === 'long');
+      const actual = heuristicMode(text, parsed.codeBits);
+      if (actual !== guess) parsed = parseWith(actual, actual === 'real' || actual === 'long');
+      parsed.detectedMode = actual;
+      if (actual !== undefined) parsed.modeSource = 'heuristic';
+      return parsed;
+    }
+  }
+
+  /** -D/-U of the compilation database, and the #defines of its -include files. */
+  private extraPredefined(flags: CompileFlags | undefined): { defines: Array<[string, DefineInfo]>; undefs: string[] } {
+    const defines: Array<[string, DefineInfo]> = [];
+    if (flags === undefined) return { defines, undefs: [] };
+    for (const f of flags.includeFiles) {
+      if (this.parsing.has(f)) continue;
+      for (const [k, d] of this.get(f)?.defines ?? []) if (d.file !== '') defines.push([k, d]);
+    }
+    for (const [k, v] of flags.defines) defines.push([k, { name: k, body: v === '' ? '1' : v, file: '', line: 0 }]);
+    return { defines, undefs: flags.undefs };
   }
 
   /** Text of one line as indexed ('' past the end). */
@@ -358,7 +447,7 @@ export class WorkspaceIndex {
     if (path.isAbsolute(spec)) return this.exists(spec) ? path.normalize(spec) : undefined;
     // gcc: "file" next to the includer, then -I; <file> only -I. as: the working directory (the
     // root's folder, which is the includer's for our sources), then -I.
-    const dirs = [...(angle ? [] : [path.dirname(from)]), ...this.host.includePaths()];
+    const dirs = [...(angle ? [] : [path.dirname(from)]), ...(this.flagsOf(from)?.includeDirs ?? []), ...this.host.includePaths()];
     for (const dir of dirs) {
       const candidate = path.resolve(dir, spec);
       if (this.exists(candidate)) return candidate;
@@ -398,6 +487,8 @@ export class WorkspaceIndex {
 }
 
 const EMPTY: ReadonlySet<string> = new Set();
+/** What marks a source of ours: our header, our marker, the names our build defines. */
+const OUR_BUILD = /kvm-guest|KVM_GUEST_/;
 
 function markerMode(text: string): CpuMode | undefined {
   for (const m of text.matchAll(/kvm-guest:\s*mode\s*=\s*([A-Za-z0-9]+)/g)) {
@@ -410,6 +501,21 @@ function markerMode(text: string): CpuMode | undefined {
 function quickDirectiveMode(text: string): CpuMode | undefined {
   const m = /^[ \t]*(?:[A-Za-z_.$][\w.$]*:[ \t]*)?\.code(16gcc|16|32|64)\b/m.exec(text);
   return m ? modeOfBits(m[1] === '64' ? 64 : m[1] === '32' ? 32 : 16) : undefined;
+}
+
+/**
+ * A guess at the object's bitness from its text, for sources nothing else describes: a .code64
+ * anywhere, a 64-bit register or a `.quad` of a symbol (a 64-bit relocation) say 64-bit; else a
+ * .code32, else a .code16. `codeBits`: the .code directives the parse saw (outside comments).
+ */
+export function heuristicMode(text: string, codeBits: ReadonlySet<Bits> | undefined): CpuMode | undefined {
+  const has = (b: Bits): boolean => (codeBits ? codeBits.has(b) : new RegExp(`^[ \\t]*(?:[A-Za-z_.$][\\w.$]*:[ \\t]*)?\\.code${b}\\b`, 'm').test(text));
+  if (has(64)) return 'long';
+  if (/%r(?:[abcd]x|[sd]i|[sb]p|ip|(?:8|9|1[0-5])[dwb]?)\b/.test(text)) return 'long';
+  if (/^[ \t]*(?:[A-Za-z_.$][\w.$]*:[ \t]*)?\.(?:quad|8byte)[ \t]+[^\n#;]*?\b[a-z_][A-Za-z0-9_.]*[a-z]/m.test(text)) return 'long';
+  if (has(32)) return 'protected';
+  if (has(16)) return 'real';
+  return undefined;
 }
 
 function modeOfBits(bits: Bits | undefined): CpuMode | undefined {

@@ -76,6 +76,43 @@ export function lookupMnemonic(word: string, syntax: 'att' | 'intel', table: Ins
 }
 
 /**
+ * Mnemonics whose operand size GNU as takes from the mode when no suffix says: `iret` is IRETD in
+ * 32-bit and 64-bit code, `pushf` is PUSHFD/PUSHFQ, `pusha` PUSHAD.
+ */
+const MODE_DEFAULT: Record<string, Partial<Record<16 | 32 | 64, string>>> = {
+  iret: { 32: 'iretd', 64: 'iretd' },
+  pushf: { 32: 'pushfd', 64: 'pushfq' },
+  popf: { 32: 'popfd', 64: 'popfq' },
+  pusha: { 32: 'pushad' },
+  popa: { 32: 'popad' },
+};
+
+/**
+ * The instruction a written line means: the mode's default operand size for unsuffixed
+ * size-dependent mnemonics, and between `movq` (MMX/SSE MOVQ) and `mov` + `q` suffix, the one
+ * whose forms take the written operands (`movq %rax, %cr0` is MOV to CR0).
+ * `score(info, size)`: how well the best form of `info` (of that size) takes the operands.
+ */
+export function lookupInstruction(
+  word: string, syntax: 'att' | 'intel', table: InstructionTable, bits: Bitness | undefined,
+  score?: (info: InstructionInfo, size: number | undefined) => number,
+): MnemonicMatch | undefined {
+  const w = word.toLowerCase();
+  const byMode = bits !== undefined ? MODE_DEFAULT[w]?.[bits] : undefined;
+  if (byMode && table.has(byMode)) return { info: table.get(byMode) as InstructionInfo };
+  const first = lookupMnemonic(word, syntax, table);
+  if (syntax !== 'att' || score === undefined) return first;
+  const size = SIZE_SUFFIX[w.slice(-1)];
+  if (size === undefined || w.length < 3) return first;
+  const base = w.slice(0, -1);
+  const info = direct(base, table);
+  if (info === undefined || info === first?.info) return first;
+  const alt: MnemonicMatch = { info, size };
+  if (first === undefined) return alt;
+  return score(info, size) > score(first.info, first.size) ? alt : first;
+}
+
+/**
  * Why `match` cannot be used in a `bits` mode, or undefined when some form can. Only says no when
  * iced knows forms of that size in other modes, so unusual spellings never give false errors.
  */

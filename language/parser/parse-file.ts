@@ -45,6 +45,8 @@ class Parser extends PreprocessingParser {
     const n = this.lines.length;
     let inBlock = false;
     let blockStart = -1;
+    // C sources: only the preprocessor layer and their top-level definitions (cDefinitions).
+    const isC = this.opts.kind === 'c';
     for (let line = 0; line < n; line++) {
       const raw = this.lines[line];
       if (raw.length > 20000) continue; // a minified blob: not worth tokenizing
@@ -55,7 +57,7 @@ class Parser extends PreprocessingParser {
       // Most lines have no comment, string or `;`: no scanning needed.
       if (!inBlock && !SPECIAL_CHARS.test(raw)) {
         const fnb = firstNonBlank(raw);
-        if (fnb < 0 || !this.cppOn()) continue;
+        if (fnb < 0 || !this.cppOn() || isC) continue;
         this.codeLines[line] = 1;
         this.statement(raw, line, 0, raw.length);
         continue;
@@ -71,12 +73,13 @@ class Parser extends PreprocessingParser {
         blockStart = -1;
       }
       inBlock = scanned.inBlock;
-      if (!this.cppOn()) continue;
+      if (!this.cppOn() || isC) continue;
       if (!scanned.hasCode) continue;
       this.codeLines[line] = 1;
       const ss = scanned.statements;
       for (let k = 0; k < ss.length; k++) this.statement(scanned.code, line, ss[k][0], ss[k][1]);
     }
+    if (isC) this.cDefinitions();
     this.finish();
     return {
       path: this.opts.path,
@@ -102,6 +105,8 @@ class Parser extends PreprocessingParser {
       lineStatement: this.lineStatement,
       globals: this.globals,
       weaks: this.weaks,
+      externs: this.externs,
+      codeBits: this.codeBits,
     };
   }
 
@@ -374,7 +379,10 @@ class Parser extends PreprocessingParser {
     };
     const setBits = (b: Bits): void => {
       this.bits = b;
-      if (this.firstBits === undefined && this.macroStack.length === 0) this.firstBits = b;
+      if (this.macroStack.length === 0) {
+        if (this.firstBits === undefined) this.firstBits = b;
+        this.codeBits.add(b);
+      }
     };
     switch (name) {
       case '.code16':
@@ -572,6 +580,7 @@ class Parser extends PreprocessingParser {
           this.ref({ line, start: s, end: s + nm.length, kind: 'symbol', text: nm, noCheck: true, stmt: index });
           if (name === '.globl' || name === '.global') this.globals.add(nm);
           if (name === '.weak') this.weaks.add(nm);
+          if (name === '.extern') this.externs.add(nm);
           at = s + nm.length;
         }
       }
@@ -598,6 +607,123 @@ class Parser extends PreprocessingParser {
     this.previousSection = this.section;
     this.section = name;
     this.sections.push({ name, line, start, end });
+  }
+
+  // ---- C sources ---------------------------------------------------------------------------
+
+  /**
+   * Functions and variables a C file defines at file scope (`int bootmain(void) {`, `pde_t
+   * entrypgdir[NPDENTRIES] = {...};`): labels of the object, global unless `static`, so a call
+   * from assembly finds them. Comments, strings, preprocessor lines and removed branches are skipped.
+   */
+  private cDefinitions(): void {
+    const KEYWORDS = new Set(['if', 'while', 'for', 'switch', 'return', 'sizeof', 'do', 'else', 'case', 'typedef', 'struct', 'union', 'enum', 'extern', '__attribute__', 'asm', '__asm__']);
+    const inactive = new Uint8Array(this.lines.length);
+    for (const [a, b] of this.inactive) for (let l = a; l <= b && l < inactive.length; l++) inactive[l] = 1;
+    let depth = 0;
+    let head = '';
+    let headLine = -1;
+    let inBlock = false;
+    let cont = false;
+    const heads: Array<{ text: string; line: number; end: '{' | ';' }> = [];
+    for (let line = 0; line < this.lines.length; line++) {
+      const raw = this.lines[line];
+      if (raw.length > 20000) continue;
+      const wasCont = cont;
+      cont = /\\\s*$/.test(raw);
+      if (!inBlock && (wasCont || /^\s*#/.test(raw))) {
+        if (!wasCont && !/^\s*#/.test(raw)) cont = false;
+        continue;
+      }
+      if (inactive[line]) continue;
+      // Blank comments and literals, keep columns.
+      let code = '';
+      for (let i = 0; i < raw.length; i++) {
+        const c = raw[i];
+        if (inBlock) {
+          if (c === '*' && raw[i + 1] === '/') {
+            inBlock = false;
+            code += '  ';
+            i++;
+          } else code += ' ';
+          continue;
+        }
+        if (c === '/' && raw[i + 1] === '*') {
+          inBlock = true;
+          code += '  ';
+          i++;
+          continue;
+        }
+        if (c === '/' && raw[i + 1] === '/') break;
+        if (c === '"' || c === "'") {
+          let k = i + 1;
+          while (k < raw.length && raw[k] !== c) k += raw[k] === '\\' ? 2 : 1;
+          code += c + ' '.repeat(Math.max(0, Math.min(k, raw.length) - i - 1)) + c;
+          i = k;
+          continue;
+        }
+        code += c;
+      }
+      cont = false;
+      for (let i = 0; i < code.length; i++) {
+        const c = code[i];
+        if (c === '{') {
+          if (depth === 0) heads.push({ text: head, line: headLine, end: '{' });
+          depth++;
+          head = '';
+        } else if (c === '}') {
+          depth = Math.max(0, depth - 1);
+          if (depth === 0) head = '';
+        } else if (c === ';' && depth === 0) {
+          heads.push({ text: head, line: headLine, end: ';' });
+          head = '';
+        } else if (depth === 0) {
+          if (head.trim() === '' && !/\s/.test(c)) headLine = line;
+          head += c;
+        }
+      }
+      if (depth === 0) head += '\n';
+    }
+    for (const h of heads) {
+      const text = h.text.replace(/\s+/g, ' ').trim();
+      if (text === '' || /^(?:typedef|extern)\b/.test(text)) continue;
+      const isStatic = /\bstatic\b/.test(text);
+      let name: string | undefined;
+      let isCode = false;
+      if (h.end === '{') {
+        // A function: `type name(params)` (attributes after it allowed); not `struct x {`.
+        const m = /([A-Za-z_][A-Za-z0-9_]*)\s*\(([^()]|\([^()]*\))*\)\s*(?:__attribute__\s*\(\(.*\)\)\s*)*$/.exec(text);
+        if (m && !KEYWORDS.has(m[1]) && /[A-Za-z_*]\s*\**\s*[A-Za-z_][A-Za-z0-9_]*\s*\(/.test(text.slice(0, m.index + m[0].length))) {
+          name = m[1];
+          isCode = true;
+        } else if (!/^(?:struct|union|enum)\b[^=]*$/.test(text)) {
+          // `type name[...] = {`: an initialised variable.
+          const v = /([A-Za-z_][A-Za-z0-9_]*)\s*(?:\[[^\]]*\]\s*)*=\s*$/.exec(text);
+          if (v && !KEYWORDS.has(v[1])) name = v[1];
+        }
+      } else if (!/\(/.test(text.replace(/__attribute__\s*\(\(.*?\)\)/g, '')) && /\s/.test(text) && !/^(?:struct|union|enum)\s+[A-Za-z_]\w*$/.test(text)) {
+        // `type name;`, `type name[N] = ...;` (the first declarator).
+        const v = /^[^=\[]*?([A-Za-z_][A-Za-z0-9_]*)\s*(?:\[[^\]]*\]\s*)*(?:=.*)?$/.exec(text.split(',')[0]);
+        if (v && !KEYWORDS.has(v[1])) name = v[1];
+      }
+      if (name === undefined || h.line < 0) continue;
+      // The name's own position: its first occurrence from the head's first line on.
+      let line = h.line;
+      let start = -1;
+      for (let l = h.line; l < this.lines.length && l < h.line + 30; l++) {
+        const re = new RegExp(`\\b${name}\\b`);
+        const mm = re.exec(this.lines[l]);
+        if (mm) {
+          line = l;
+          start = mm.index;
+          break;
+        }
+      }
+      if (start < 0) continue;
+      this.push({ line, start, end: start + name.length, kind: 'label', text: name });
+      this.define({ name, kind: 'label', line, start, end: start + name.length, section: isCode ? '.text' : '.data', isCode });
+      if (!isStatic) this.globals.add(name);
+    }
   }
 
   // ---- end of file ------------------------------------------------------------------------

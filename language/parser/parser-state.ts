@@ -59,6 +59,8 @@ export abstract class ParserState {
   protected readonly generatedPrefixes = new Set<string>();
   protected readonly globals = new Set<string>();
   protected readonly weaks = new Set<string>();
+  protected readonly externs = new Set<string>();
+  protected readonly codeBits = new Set<Bits>();
   protected readonly cppEvents: CppEvent[] = [];
 
   protected bits: Bits | undefined;

@@ -186,6 +186,14 @@ export interface ParsedFile {
   globals: Set<string>;
   /** Names declared .weak: an undefined weak symbol links as 0. */
   weaks: Set<string>;
-  /** The build mode the source asks for (marker or first .code directive), set by the index. */
+  /** The build mode of the source (see WorkspaceIndex.parseText for the order), set by the index. */
   detectedMode?: 'real' | 'protected' | 'paged32' | 'long';
+  /** Where detectedMode comes from. */
+  modeSource?: 'compile_commands' | 'includer' | 'marker' | 'own-build' | 'setting' | 'heuristic';
+  /** The compilation-database flags the file is parsed with (its own entry or its includer's). */
+  compileFlags?: import('../build-info/compile-commands').CompileFlags;
+  /** Every .code16/32/64 seen outside macro bodies. */
+  codeBits: Set<Bits>;
+  /** Names declared .extern (GNU as ignores it: every undefined name is external). */
+  externs: Set<string>;
 }

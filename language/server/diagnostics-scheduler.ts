@@ -8,6 +8,7 @@ import type { BuildDiagnostic } from '../../debug-adapter/toolchain/diagnostics'
 import type { CpuMode } from '../../debug-adapter/toolchain/modes';
 import { assembleForDiagnostics } from '../diagnostics/assemble';
 import { localChecks, type LocalProblem } from '../features/local-checks';
+import { findDefinitions } from '../index/resolve';
 import type { WorkspaceIndex } from '../index/workspace-index';
 import type { UriMap } from '../util/uri';
 import type { ServerContext } from './context';
@@ -15,6 +16,9 @@ import type { Connection } from './lsp';
 import type { Settings } from './settings';
 
 const LOCAL_DELAY_MS = 25;
+
+/** A tool message at its real place; for one inside macro expansions, the uses (outermost last). */
+type PlacedDiagnostic = BuildDiagnostic & { invokedFrom?: Array<{ file: string; line: number; macro?: string }> };
 
 /** What the scheduler needs from the server. */
 export interface DiagnosticsHost {
@@ -89,7 +93,8 @@ export class DiagnosticsScheduler {
     const settings = this.host.settings();
     const problems = localChecks(this.host.index, file, {
       reportMissingIncludes: !settings.assemblerDiagnostics,
-      buildNames: new Set(Object.keys(settings.defines)),
+      buildNames: new Set([...Object.keys(settings.defines), ...(this.host.index.flagsOf(file)?.defines.map(([k]) => k) ?? [])]),
+      undefinedHints: settings.undefinedSymbolHints,
     });
     this.localProblems.set(file, problems.map((p) => this.toDiagnostic(p)));
     this.publish(file);
@@ -135,11 +140,14 @@ export class DiagnosticsScheduler {
       if (d) overlays.push({ file: f, text: d.getText() });
     }
     const mode = this.host.buildMode(root);
+    // The build's own flags (compile_commands.json) after ours, so they win where they overlap.
+    const flags = this.host.index.flagsOf(root);
+    const extraFlags = [...this.host.settings().extraFlags, ...(flags?.argv ?? [])];
     this.host.connection.console.log(`assembler: ${root} v${version} started`);
     try {
       const r = await assembleForDiagnostics({
         file: root, text, mode, includePaths: this.host.settings().includePaths, defines: this.host.settings().defines,
-        tools: this.host.settings().tools, extraFlags: this.host.settings().extraFlags, overlays, signal: controller.signal,
+        tools: this.host.settings().tools, extraFlags, overlays, signal: controller.signal,
       });
       if (controller.signal.aborted) return;
       const byFile = new Map<string, Diagnostic[]>();
@@ -154,8 +162,16 @@ export class DiagnosticsScheduler {
           code: 'toolchain', message: `Assembler diagnostics are off: ${r.toolProblem}. Our own checks still run.`,
         });
       }
-      for (const d of r.diagnostics) {
+      for (const d of this.placeMacroMessages(r.diagnostics)) {
         add(d.file, this.buildDiagnostic(d));
+        // A message inside a macro body in another file is also shown where this file uses the macro.
+        const use = d.invokedFrom?.[d.invokedFrom.length - 1];
+        if (use && d.severity === 'error' && use.file === root && d.file !== root) {
+          add(root, {
+            range: this.lineRange(root, Math.max(0, use.line - 1)), severity: DiagnosticSeverity.Error, source: d.tool,
+            message: `in ${path.basename(d.file)}:${d.line} (macro ${use.macro ?? ''}): ${d.message}`,
+          });
+        }
         // A message inside an included file is also shown at the #include line.
         const outer = d.includedFrom?.[d.includedFrom.length - 1];
         if (outer && d.severity === 'error' && outer.file === root) {
@@ -181,19 +197,73 @@ export class DiagnosticsScheduler {
     }
   }
 
-  private buildDiagnostic(d: BuildDiagnostic): Diagnostic {
+  /**
+   * GNU as reports a message inside a macro body at the body's line number but under the name of
+   * the file being assembled, then one `Info: macro invoked from here` line per expansion level
+   * (innermost first). The outermost use is right; from there inwards, each use names the macro
+   * whose body holds the next location, which gives that location's real file. The Info lines
+   * become related information of the message.
+   */
+  private placeMacroMessages(list: readonly BuildDiagnostic[]): PlacedDiagnostic[] {
+    const isUse = (d: BuildDiagnostic): boolean => d.severity === 'note' && d.tool === 'as' && d.message === 'macro invoked from here';
+    const out: PlacedDiagnostic[] = [];
+    for (let i = 0; i < list.length; i++) {
+      const d = list[i];
+      if (isUse(d)) continue;
+      const uses: BuildDiagnostic[] = [];
+      for (let j = i + 1; j < list.length && isUse(list[j]); j++) uses.push(list[j]);
+      if (uses.length === 0) {
+        out.push(d);
+        continue;
+      }
+      const locs = [d, ...uses].map((x) => ({ file: x.file, line: x.line }));
+      const invokedFrom: Array<{ file: string; line: number; macro?: string }> = [];
+      for (let k = locs.length - 1; k >= 1; k--) {
+        const site = locs[k];
+        const macro = this.headAt(site.file, site.line - 1);
+        invokedFrom.unshift({ file: site.file, line: site.line, macro });
+        if (macro === undefined) continue;
+        const def = findDefinitions(this.host.index, site.file, macro).find((x) => x.kind === 'macro' && x.body !== undefined);
+        const inner = locs[k - 1];
+        if (def?.body && def.file !== '' && inner.line - 1 >= def.body.start && inner.line - 1 <= def.body.end) inner.file = def.file;
+      }
+      out.push({ ...d, file: locs[0].file, line: locs[0].line, invokedFrom });
+    }
+    return out;
+  }
+
+  /** The statement head (macro name) on a line of a file. */
+  private headAt(file: string, line: number): string | undefined {
+    const parsed = this.host.index.get(file);
+    const i = parsed?.lineStatement[line];
+    if (parsed === undefined || i === undefined || i < 0) return undefined;
+    for (let k = i; k < parsed.statements.length && parsed.statements[k].line === line; k++) {
+      const h = parsed.statements[k].head;
+      if (h && h.kind === 'mnemonic') return h.text;
+    }
+    return undefined;
+  }
+
+  private buildDiagnostic(d: PlacedDiagnostic): Diagnostic {
     const line = Math.max(0, d.line - 1);
     let range = this.lineRange(d.file, line);
     if (d.column !== undefined && d.line > 0) range = { start: { line, character: d.column - 1 }, end: range.end.character > d.column - 1 ? range.end : { line, character: d.column } };
+    const related = [
+      ...(d.includedFrom ?? []).map((i) => ({
+        location: { uri: this.host.uris.toUri(i.file), range: this.lineRange(i.file, Math.max(0, i.line - 1)) },
+        message: 'included from here',
+      })),
+      ...(d.invokedFrom ?? []).map((i) => ({
+        location: { uri: this.host.uris.toUri(i.file), range: this.lineRange(i.file, Math.max(0, i.line - 1)) },
+        message: i.macro ? `macro '${i.macro}' invoked here` : 'macro invoked here',
+      })),
+    ];
     return {
       range,
       severity: d.severity === 'error' ? DiagnosticSeverity.Error : d.severity === 'warning' ? DiagnosticSeverity.Warning : DiagnosticSeverity.Information,
       source: d.tool,
       message: d.message,
-      relatedInformation: d.includedFrom?.map((i) => ({
-        location: { uri: this.host.uris.toUri(i.file), range: this.lineRange(i.file, Math.max(0, i.line - 1)) },
-        message: 'included from here',
-      })),
+      relatedInformation: related.length > 0 ? related : undefined,
     };
   }
 

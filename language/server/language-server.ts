@@ -9,6 +9,7 @@ import { sourceKindOf } from '../../debug-adapter/toolchain/build';
 import { detectModeFromSource, type CpuMode } from '../../debug-adapter/toolchain/modes';
 import { guestIncludeDir } from '../../debug-adapter/toolchain/package-root';
 import { BuildArtifacts } from '../build-info/build-artifacts';
+import { CompileCommands } from '../build-info/compile-commands';
 import { completion, resolveCompletion } from '../features/completion';
 import { foldingRanges } from '../features/folding';
 import { hover } from '../features/hover';
@@ -40,6 +41,7 @@ export class AsmLanguageServer {
   private readonly documents = new lsp.TextDocuments(TextDocument);
   private readonly uris = new UriMap();
   private readonly artifacts = new BuildArtifacts();
+  private readonly compileCommands = new CompileCommands(() => this.roots, () => this.settings.compileCommands);
   private readonly index: WorkspaceIndex;
   private settings: Settings = DEFAULT_SETTINGS;
   private roots: string[] = [];
@@ -59,8 +61,9 @@ export class AsmLanguageServer {
     warmUpParser();
     this.index = new WorkspaceIndex({
       includePaths: () => [guestIncludeDirSafe(), ...this.settings.includePaths],
-      defaultMode: () => this.settings.defaultMode,
+      defaultMode: () => this.settings.defaultMode ?? modeOfFlags(this.settings.extraFlags),
       defines: () => this.settings.defines,
+      compileFlags: (file) => this.compileCommands.flagsFor(file),
     });
     this.index.openTextOf = (file) => this.documentFor(file)?.getText();
     this.ctx = {
@@ -131,14 +134,14 @@ export class AsmLanguageServer {
     c.onInitialized(() => {
       if (this.canWatchFiles) {
         void c.client.register(lsp.DidChangeWatchedFilesNotification.type, {
-          watchers: [{ globPattern: '**/*.{S,s,sx,asm,inc,h,c}' }, { globPattern: '**/build/*.elf' }],
+          watchers: [{ globPattern: '**/*.{S,s,sx,asm,inc,h,c}' }, { globPattern: '**/build/*.elf' }, { globPattern: '**/compile_commands.json' }],
         }).catch(() => undefined);
       }
       // Then the instruction table, so the first hover does not wait for it.
       this.indexing = this.indexWorkspace().finally(() => setTimeout(() => instructionTable(), 0));
     });
     c.onDidChangeConfiguration((p: { settings?: unknown }) => {
-      const key = (x: Settings): string => JSON.stringify([x.includePaths, x.defaultMode, x.defines]);
+      const key = (x: Settings): string => JSON.stringify([x.includePaths, x.defaultMode, x.defines, x.compileCommands, modeOfFlags(x.extraFlags)]);
       const before = key(this.settings);
       this.settings = readSettings(p.settings, this.settings, this.roots[0]);
       if (key(this.settings) !== before) this.index.reset();
@@ -150,6 +153,13 @@ export class AsmLanguageServer {
         if (file === undefined) continue;
         if (file.endsWith('.elf')) {
           this.elfChanged();
+          continue;
+        }
+        if (path.basename(file) === 'compile_commands.json') {
+          // The build's flags changed: every mode, define and include may differ.
+          this.compileCommands.invalidate();
+          this.index.reset();
+          for (const f of this.docByPath.keys()) this.diagnostics.schedule(f, true);
           continue;
         }
         const changed = ch.type === 3 ? this.index.remove(file) : this.index.diskChanged(file);
@@ -305,7 +315,7 @@ export class AsmLanguageServer {
       const m = text !== undefined ? detectModeFromSource(text, file) : undefined;
       if (m) return m;
     }
-    return this.settings.defaultMode ?? 'protected';
+    return this.settings.defaultMode ?? modeOfFlags(this.settings.extraFlags) ?? 'protected';
   }
 
   private watchBuildDir(file: string): void {
@@ -402,6 +412,16 @@ export class AsmLanguageServer {
       return undefined;
     }
   }
+}
+
+/** The bitness `extraFlags` ask for (-m16/-m32/-m64, --32/--64), as a mode. */
+function modeOfFlags(flags: readonly string[]): CpuMode | undefined {
+  let mode: CpuMode | undefined;
+  for (const f of flags) {
+    const m = /^(?:-m|--|-Wa,--)(16|32|64)$/.exec(f);
+    if (m) mode = m[1] === '64' ? 'long' : m[1] === '16' ? 'real' : 'protected';
+  }
+  return mode;
 }
 
 function yieldToMessages(): Promise<void> {

@@ -16,6 +16,10 @@ export interface Settings {
   extraFlags: string[];
   defines: Record<string, string>;
   inlayHints: boolean;
+  /** Information hints on names found nowhere in the build or the workspace (resolved at link time?). */
+  undefinedSymbolHints: boolean;
+  /** A compile_commands.json (or the folder holding it) to read the build's flags from. */
+  compileCommands?: string;
 }
 
 export const DEFAULT_SETTINGS: Settings = {
@@ -26,6 +30,7 @@ export const DEFAULT_SETTINGS: Settings = {
   extraFlags: [],
   defines: {},
   inlayHints: true,
+  undefinedSymbolHints: true,
 };
 
 const strings = (v: unknown): string[] | undefined =>
@@ -59,5 +64,10 @@ export function readSettings(raw: unknown, base: Settings, root: string | undefi
     s.defines = Object.fromEntries(Object.entries(o.defines as Record<string, unknown>).filter(([, v]) => typeof v === 'string')) as Record<string, string>;
   }
   if (typeof o.inlayHints === 'boolean') s.inlayHints = o.inlayHints;
+  if (typeof o.undefinedSymbolHints === 'boolean') s.undefinedSymbolHints = o.undefinedSymbolHints;
+  if (typeof o.compileCommands === 'string') {
+    const c = o.compileCommands.trim();
+    s.compileCommands = c === '' ? undefined : path.isAbsolute(c) || root === undefined ? c : path.resolve(root, c);
+  }
   return s;
 }

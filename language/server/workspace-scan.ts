@@ -1,10 +1,11 @@
-// Walks the workspace folders for assembly sources and headers, handing each to `visit` in
+// Walks the workspace folders for assembly sources, headers and C sources, handing each to `visit` in
 // batches so requests keep being answered while a large workspace is indexed.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 const SKIP_DIRS = new Set(['node_modules', '.git', 'out', 'dist', 'build', '.bench', '.vscode-test', '.hg', '.svn']);
-const EXTENSIONS = new Set(['.S', '.s', '.sx', '.asm', '.inc', '.h']);
+// C sources too: their functions and variables are what entry code calls (definition of `call bootmain`).
+const EXTENSIONS = new Set(['.S', '.s', '.sx', '.asm', '.inc', '.h', '.c']);
 const MAX_FILES = 10000;
 const BATCH = 25;
 

@@ -31,6 +31,9 @@ class Session {
   output = '';
   /** The bodies of the adapter's kvmGuest.accelerator events. */
   accelerators: { name: string; label: string; why: string }[] = [];
+  /** Stopped events nobody waited for yet, and those waiting. */
+  private readonly stops: DebugProtocol.StoppedEvent[] = [];
+  private readonly stopWaiters: ((e: DebugProtocol.StoppedEvent) => void)[] = [];
   stdout = '';
   /** Output events other than the guest's serial output, one entry per event. */
   messages: string[] = [];
@@ -53,6 +56,11 @@ class Session {
       else this.messages.push(e.body.output);
     });
     this.dc.on('exited', (e: DebugProtocol.ExitedEvent) => (this.exitCode = e.body.exitCode));
+    this.dc.on('stopped', (e: DebugProtocol.StoppedEvent) => {
+      const waiter = this.stopWaiters.shift();
+      if (waiter) waiter(e);
+      else this.stops.push(e);
+    });
     await this.dc.initializeRequest();
     return this;
   }
@@ -69,8 +77,24 @@ class Session {
     return (this.accel ? { ...args, accel: this.accel } : args) as DebugProtocol.LaunchRequestArguments;
   }
 
+  /**
+   * The next stopped event. One that arrived while nobody waited is kept for the next call: a stop
+   * can come right after configurationDone's response, before the test asks for it.
+   */
   stopped(): Promise<DebugProtocol.StoppedEvent> {
-    return this.dc.waitForEvent('stopped', 20000) as Promise<DebugProtocol.StoppedEvent>;
+    const early = this.stops.shift();
+    if (early) return Promise.resolve(early);
+    return new Promise((resolve, reject) => {
+      const waiter = (e: DebugProtocol.StoppedEvent): void => {
+        clearTimeout(timer);
+        resolve(e);
+      };
+      const timer = setTimeout(() => {
+        this.stopWaiters.splice(this.stopWaiters.indexOf(waiter), 1);
+        reject(new Error("no event 'stopped' received after 20000 ms"));
+      }, 20000);
+      this.stopWaiters.push(waiter);
+    });
   }
 
   async top(): Promise<DebugProtocol.StackFrame> {

@@ -74,7 +74,9 @@ describe('language server: features on a sample project', function () {
       assert.match(h, /^\*\*movl\*\* \(MOV\)/);
       // The forms that take `%eax, %cr0` first; their flags, not those of plain moves.
       assert.match(h, /\|---\|---\|---\|---\|\n\| `mov r32, %crN` \| `0F 22 \/r` \| 16, 32 \| yes \|\n/);
-      assert.match(h, /Privileged in some forms \(CPL 0 only\): .*`mov cr, r32`/);
+      // The written form decides: MOV to CR0 is privileged (CPL 0), whatever other MOV forms are.
+      assert.match(h, /This line: `mov cr, r32` \(`0F 22 \/r`\)\.\n\nPrivileged: this form runs at CPL 0 only/);
+      assert.doesNotMatch(h, /Not privileged/);
       assert.match(h, /Flags: leaves OF SF ZF AF CF PF undefined\./);
       const plain = await hover(main, 17, 9);
       assert.match(plain, /\| `movl \$imm32, r32` \| `o32 B8\+rd id` \| 16, 32, 64 \| \|/);
@@ -292,7 +294,7 @@ describe('language server: features on a sample project', function () {
       ['invlpg  (%eax)', /^\*\*invlpg\*\* — Invalidates the TLB entries/, /Privileged: CPL 0 only/, 'invlpg'],
       ['rdmsr', /^\*\*rdmsr\*\* — Reads the model-specific register/, /Privileged: CPL 0 only/, 'rdmsr'],
       ['wrmsr', /^\*\*wrmsr\*\* — Writes EDX:EAX to the model-specific register/, /Privileged: CPL 0 only/, 'wrmsr'],
-      ['movl    %eax, %cr3', /^\*\*movl\*\* \(MOV\) — Copies the source operand/, /Privileged in some forms/, 'mov-1'],
+      ['movl    %eax, %cr3', /^\*\*movl\*\* \(MOV\) — Copies the source operand/, /This line: `mov cr, r32` \(`0F 22 \/r`\)\.\n\nPrivileged: this form runs at CPL 0 only/, 'mov-1'],
       ['hlt', /^\*\*hlt\*\* — Stops the processor/, /Privileged: CPL 0 only/, 'hlt'],
       ['cli', /^\*\*cli\*\* — Clears the interrupt flag/, /IOPL-sensitive/, 'cli'],
       ['sti', /^\*\*sti\*\* — Sets the interrupt flag/, /IOPL-sensitive/, 'sti'],
