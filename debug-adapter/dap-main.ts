@@ -1,19 +1,29 @@
 // Entry point of the debug adapter process: DAP on stdin/stdout (VS Code starts it as a
 // DebugAdapterExecutable; `kvm-guest dap` serves it to any other DAP client).
+import fs from 'node:fs';
 import { logger, Logger } from '@vscode/debugadapter';
 import { KvmGuestSession } from './session';
 import type { AcceleratorChoice } from './vmm/accelerator';
 
 export function serveDap(options: { accel?: AcceleratorChoice } = {}): void {
-  const session = new KvmGuestSession(options.accel ?? envAccel());
+  // KVM_GUEST_DAP_LOG=file: every DAP message in both directions, for diagnosing a client. Written
+  // synchronously, so nothing is lost when the client closes the connection at once.
+  const logFile = process.env.KVM_GUEST_DAP_LOG;
+  let traceFd: number | undefined;
+  if (logFile) {
+    try {
+      traceFd = fs.openSync(logFile, 'w');
+    } catch (e) {
+      process.stderr.write(`kvm-guest dap: cannot write the trace to ${logFile}: ${(e as Error).message}\n`);
+    }
+  }
+  const trace = traceFd === undefined ? undefined : (line: string): void => void fs.writeSync(traceFd!, `[${new Date().toISOString()}] ${line}\n`);
+  const session = new KvmGuestSession(options.accel ?? envAccel(), trace);
   session.setRunAsServer(false);
   session.start(process.stdin, process.stdout);
-  // The logger queues every message until setup() runs after start(): call it always, or the queue
-  // keeps every DAP message for the life of the process. KVM_GUEST_DAP_LOG=file: a verbose trace of
-  // every DAP message, for diagnosing a client; otherwise nothing is logged.
-  const logFile = process.env.KVM_GUEST_DAP_LOG;
-  // The file gets every message; the Debug Console only the adapter's own errors.
-  logger.setup(logFile ? Logger.LogLevel.Error : Logger.LogLevel.Stop, logFile || false, true);
+  // The library's logger queues every message until setup() runs after start(): set it up to log
+  // nothing, or the queue keeps every DAP message for the life of the process.
+  logger.setup(Logger.LogLevel.Stop, false);
   // A message that is not JSON (or not an object) is skipped; say so.
   session.on('error', (ev: { body?: unknown }) => process.stderr.write(`kvm-guest dap: ${String(ev.body)}; the message was skipped\n`));
   // Nothing a client sends may end the process silently: say what went wrong on stderr and go on.

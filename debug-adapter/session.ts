@@ -85,8 +85,12 @@ export class KvmGuestSession extends LoggingDebugSession {
   /** Known instruction starts of the program (line-table rows and code labels), sorted. */
   private programBoundaries: bigint[] = [];
 
-  /** `defaultAccel`: the accelerator when a launch configuration names none (`kvm-guest dap --accel`). */
-  constructor(private readonly defaultAccel: AcceleratorChoice = 'auto') {
+  /**
+   * `defaultAccel`: the accelerator when a launch configuration names none (`kvm-guest dap --accel`);
+   * `trace`: receives every DAP message in both directions (KVM_GUEST_DAP_LOG), synchronously, so
+   * that the trace is complete even when the process ends right after.
+   */
+  constructor(private readonly defaultAccel: AcceleratorChoice = 'auto', private readonly trace?: (line: string) => void) {
     super();
     this.setDebuggerLinesStartAt1(true);
     this.setDebuggerColumnsStartAt1(true);
@@ -199,7 +203,18 @@ export class KvmGuestSession extends LoggingDebugSession {
    * Every request gets a response or a specific error: arguments default to {}, a request that
    * throws or rejects answers with its message, and nothing ends the process.
    */
+  override sendResponse(response: DebugProtocol.Response): void {
+    this.trace?.(`To client: ${JSON.stringify(response)}`);
+    super.sendResponse(response);
+  }
+
+  override sendEvent(event: DebugProtocol.Event): void {
+    this.trace?.(`To client: ${JSON.stringify(event)}`);
+    super.sendEvent(event);
+  }
+
   protected override dispatchRequest(request: DebugProtocol.Request): void {
+    this.trace?.(`From client: ${request.command}(${JSON.stringify(request.arguments)})`);
     if (request.arguments === undefined || request.arguments === null) request.arguments = {};
     // DAP: pathFormat defaults to 'path' (the base class refuses an initialize without it).
     if (request.command === 'initialize') request.arguments.pathFormat ??= 'path';
