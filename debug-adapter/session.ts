@@ -279,6 +279,11 @@ export class KvmGuestSession extends LoggingDebugSession {
     for (const sym of this.info?.symbols.all() ?? []) if (sym.kind === 'func' || sym.kind === 'notype') starts.add(BigInt(sym.value));
     this.programBoundaries = [...starts].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     for (const bp of this.breakpoints.rebindSources(this.bindLine)) this.sendEvent(new BreakpointEvent('changed', this.toDapBreakpoint(bp)));
+    const lookup = (name: string): bigint | undefined => {
+      const sym = this.info?.symbols.lookup(name);
+      return sym ? BigInt(sym.value) : undefined;
+    };
+    for (const bp of this.breakpoints.rebindFunctions(lookup, this.info !== undefined)) this.sendEvent(new BreakpointEvent('changed', this.toDapBreakpoint(bp)));
 
     this.console(this.describeBreakpointMethod());
     const machine = await Machine.create({ ...prepared.machine, accelerator: this.accelerator }, this.booted ?? prestartWorker());

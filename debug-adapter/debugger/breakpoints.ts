@@ -135,6 +135,23 @@ export class BreakpointStore {
     return this.functions;
   }
 
+  /**
+   * Binds (again) every function breakpoint by its symbol, e.g. after a build (clients set them
+   * before launching); returns those whose binding changed.
+   */
+  rebindFunctions(lookup: (name: string) => bigint | undefined, built: boolean): Breakpoint[] {
+    const changed: Breakpoint[] = [];
+    for (const bp of this.functions) {
+      const address = lookup(bp.name!);
+      const before = JSON.stringify([bp.verified, bp.addresses.map(String), bp.message]);
+      bp.addresses = address !== undefined ? [address] : [];
+      bp.verified = address !== undefined;
+      bp.message = address !== undefined ? undefined : built ? `no symbol '${bp.name}' in the program` : 'the program is not built yet';
+      if (JSON.stringify([bp.verified, bp.addresses.map(String), bp.message]) !== before) changed.push(bp);
+    }
+    return changed;
+  }
+
   all(): Breakpoint[] {
     return [...[...this.bySource.values()].flat(), ...this.instruction, ...this.functions];
   }

@@ -2,6 +2,7 @@
 // PC is CS.base + IP". The real adapter process driven by DebugClient, on the software CPU; expected
 // addresses from the real toolchain (objdump, nm) and the x86 architecture.
 import assert from 'node:assert/strict';
+import type { DebugProtocol } from '@vscode/debugprotocol';
 import fs from 'node:fs';
 import path from 'node:path';
 import { guest } from '../helpers/cli';
@@ -99,6 +100,20 @@ tcgOnly('README: breakpoints and stepping (DAP)', function () {
     const frames = (await x.dc.stackTraceRequest({ threadId: 1 })).body.stackFrames;
     assert.equal(frames[1]?.name.split('+')[0], '_start');
     assert.equal(frames[1]?.line, lineOf(PLAYGROUND, /call\s+serial_put_hex32/));
+  });
+
+  it('function breakpoints set before the launch (as VS Code sends them) bind once the program is built, and hit', async function () {
+    const elf = buildElf(PLAYGROUND);
+    const x = await s();
+    const changed: DebugProtocol.BreakpointEvent[] = [];
+    x.dc.on('breakpoint', (e: DebugProtocol.BreakpointEvent) => changed.push(e));
+    const set = await x.dc.setFunctionBreakpointsRequest({ breakpoints: [{ name: 'serial_put_hex32' }] });
+    assert.equal(set.body.breakpoints[0].verified, false, 'nothing is built yet');
+    await x.dc.launchRequest(x.args({ program: PLAYGROUND }));
+    assert.ok(changed.some((e) => e.body.breakpoint.id === set.body.breakpoints[0].id && e.body.breakpoint.verified), 'a changed event verifies it');
+    await x.dc.configurationDoneRequest();
+    await x.stopped();
+    assert.equal((await x.top()).instructionPointerReference, hex(nmValue(elf, 'serial_put_hex32')));
   });
 
   it('a mode switch is followed natively: real-mode lines at CS.base + IP, then 32-bit lines after the far jump', async function () {
