@@ -413,9 +413,10 @@ export class KvmGuestSession extends LoggingDebugSession {
     }
   }
 
-  private debugRun(extra: Partial<DebugRun> = {}, more: bigint[] = []): DebugRun {
+  /** `more`: extra stop addresses; `exclude`: addresses whose breakpoints must not stop this run. */
+  private debugRun(extra: Partial<DebugRun> = {}, more: bigint[] = [], exclude: bigint[] = []): DebugRun {
     if (this.launchArgs?.noDebug) return { breakpoints: [], ...extra };
-    const breakpoints = [...new Set([...this.breakpoints.addresses(), ...more])];
+    const breakpoints = [...new Set([...this.breakpoints.addresses(), ...more])].filter((a) => !exclude.includes(a));
     const native = this.accelerator?.capabilities.nativeBreakpoints ?? 0;
     if (native > 0 && breakpoints.length > native && !this.warnedScanning) {
       this.warnedScanning = true;
@@ -490,7 +491,10 @@ export class KvmGuestSession extends LoggingDebugSession {
         }
         if (call && !this.pauseRequested) {
           const after = call.pc + BigInt(this.instructionLength(call.pc, call) ?? 1);
-          stop = await this.run(this.debugRun({}, [after]));
+          // A rep string instruction stays at its own address between iterations: a breakpoint
+          // there is not met again while it runs to the end.
+          const repeats = /\brep/.test(this.instructionAt(call.pc, call)?.text ?? '');
+          stop = await this.run(this.debugRun({}, [after], repeats ? [call.pc] : []));
           if (stop.reason === 'breakpoint' && stop.pc === after && this.breakpoints.at(after).length === 0 && !this.pauseRequested) {
             if (after >= range![0] && after < range![1]) {
               start = { regs: stop.regs, sregs: stop.sregs, pc: after };

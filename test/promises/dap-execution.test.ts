@@ -116,6 +116,20 @@ tcgOnly('README: breakpoints and stepping (DAP)', function () {
     assert.equal((await x.top()).instructionPointerReference, hex(nmValue(elf, 'serial_put_hex32')));
   });
 
+  it('step over a rep string line with a breakpoint on it runs the whole rep (README: "over runs … rep instructions")', async function () {
+    const kernel3 = guest('linux-journal', 'kernel3.S');
+    const repLine = lineOf(kernel3, /rep\/outsb/);
+    const x = await s();
+    await x.dc.setBreakpointsRequest({ source: { path: kernel3 }, breakpoints: [{ line: repLine }] });
+    await x.dc.launchRequest(x.args({ program: kernel3 }));
+    await x.dc.configurationDoneRequest();
+    await x.stopped();
+    assert.equal((await x.top()).line, repLine);
+    const top = await x.step('next');
+    assert.equal(top.line, repLine + 1, 'on the hlt after the rep');
+    assert.equal(x.stdout, 'Hello, World!\n', 'every byte was written by the one step over');
+  });
+
   it('a mode switch is followed natively: real-mode lines at CS.base + IP, then 32-bit lines after the far jump', async function () {
     const dir = tempGuests('switch', { 'switch.S': SWITCH_S });
     try {
