@@ -19,18 +19,22 @@ import { describeStop, formatRegisters, registerRecord } from './vmm/stop-report
 import { parseAddress } from './vmm/cpu-modes';
 import type { StopInfo } from './vmm/vcpu-protocol';
 import * as L from './vmm/guest-layout';
+import { chooseArch, parseArch, parseEndian } from './ppc64/ppc64-guest';
+import { buildPpc64Command, runPpc64Command } from './ppc64/ppc64-cli';
 
 
 const USAGE = `Usage:
   kvm-guest run FILE [--mode ${CPU_MODES.join('|')}] [--memory SIZE] [--load-address ADDR]
                      [--entry ADDR|SEG:OFF] [--timeout SECONDS] [--peek ADDR:LEN]... [--stats] [--json]
-                     [--accel auto|kvm|tcg]
-  kvm-guest build FILE [--mode MODE]
+                     [--accel auto|kvm|tcg] [--arch x86|ppc64] [--endian big|little]
+  kvm-guest build FILE [--mode MODE] [--arch x86|ppc64] [--endian big|little]
   kvm-guest info [--json]
   kvm-guest dap [--accel auto|kvm|tcg]   serve the Debug Adapter Protocol on stdin/stdout
   kvm-guest lsp --stdio                  serve the assembly language server on stdin/stdout
 
 FILE is a guest source (.S, .s, .c; built first), an ELF, or a flat binary.
+--arch: x86 or ppc64 (default: the ELF's machine, a "kvm-guest: arch=ppc64" comment or POWER code);
+--endian (ppc64): big or little (default: the ELF, -mlittle or "kvm-guest: endian=little", else big).
 --accel: kvm (/dev/kvm), tcg (the software CPU, Unicorn), auto (default: KVM when it works, else tcg).
 Exit status of run: 0 halted, 1 usage or other error, 2 build error, 3 triple fault (shutdown),
 4 timeout, 5 accelerator internal error or entry failure, 130 interrupted (Ctrl-C).`;
@@ -61,7 +65,7 @@ export interface RunResult {
   durationMs: number;
 }
 
-function formatDiagnostic(d: BuildDiagnostic): string {
+export function formatDiagnostic(d: BuildDiagnostic): string {
   const rel = path.relative(process.cwd(), d.file) || d.file;
   return `${rel}:${d.line}${d.column ? `:${d.column}` : ''}: ${d.severity}: ${d.message}`;
 }
@@ -355,6 +359,8 @@ export async function main(argv: string[]): Promise<number> {
         json: { type: 'boolean' },
         stdio: { type: 'boolean' },
         accel: { type: 'string' },
+        arch: { type: 'string' },
+        endian: { type: 'string' },
       },
     });
   } catch (e) {
@@ -368,11 +374,16 @@ export async function main(argv: string[]): Promise<number> {
       case 'run': {
         const wrong = fileCount();
         if (wrong !== undefined) return usageFailure(wrong, json);
+        const arch = chooseArch(positionals[0], parseArch(values.arch));
+        if (arch.arch === 'ppc64') return await runPpc64Command(positionals[0], values, arch, parseAccelerator(values.accel));
+        if (values.endian !== undefined) throw new UsageError('--endian is for ppc64 guests (x86 guests are little-endian)');
         return await runCommand(positionals[0], values);
       }
       case 'build': {
         const wrong = fileCount();
         if (wrong !== undefined) return usageFailure(wrong, json);
+        const arch = chooseArch(positionals[0], parseArch(values.arch));
+        if (arch.arch === 'ppc64') return await buildPpc64Command(positionals[0], arch, parseEndian(values.endian));
         return await buildCommand(positionals[0], values.mode);
       }
       case 'info':
