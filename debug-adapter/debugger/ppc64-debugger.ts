@@ -73,7 +73,7 @@ export class Ppc64Debugger {
   ) {}
 
   handles(command: string): boolean {
-    return HANDLED.has(command);
+    return HANDLED.has(command) || command.startsWith('kvmGuest/');
   }
 
   private console(text: string, category: 'console' | 'stdout' | 'stderr' | 'important' = 'console'): void {
@@ -313,6 +313,14 @@ export class Ppc64Debugger {
         response.body = { result: hex(v), variablesReference: 0, memoryReference: hex(v) };
         return this.dap.send(response);
       }
+      case 'kvmGuest/exitStats': {
+        // The ppc64 machine's only exits are the output port's stores (MMIO writes).
+        const n = this.machine?.outputBytes ?? 0;
+        response.body = { total: n, exits: n ? { MMIO: n } : {}, ports: {}, mmio: n ? { '0x10000000': { read: 0, write: n } } : {} };
+        return this.dap.send(response);
+      }
+      case 'kvmGuest/sendInput':
+        throw new UsageError('a ppc64 guest has no input device');
       case 'disconnect':
         await this.teardown();
         return this.dap.send(response);
@@ -329,6 +337,9 @@ export class Ppc64Debugger {
         if (this.launchArgs!.stopOnEntry) this.reportStopped('entry', 'stopped at the entry point');
         else void this.execute('continue');
         return;
+      default:
+        if (command.startsWith('kvmGuest/'))
+          throw new UsageError(`'${command}' shows x86 machine state (GDT, page tables, control registers); a ppc64 guest has none of it: see the Variables view`);
     }
   }
 

@@ -12,9 +12,9 @@ import * as L from '../vmm/guest-layout';
 import { Ppc64Machine, Ppc64Stop } from '../vmm/ppc64/ppc64-machine';
 import { formatSeedDump, formatSpecialRegs, ppc64RegisterRecord } from '../vmm/ppc64/ppc64-state';
 import { OUTPUT_PORT } from '../vmm/ppc64/ppc64-layout';
-import { ArchChoice, parseEndian, preparePpc64Guest } from './ppc64-guest';
+import { ArchChoice, parseEndian, preparePpc64Guest, PreparedPpc64Guest } from './ppc64-guest';
 import type { Endian } from '../toolchain/arch';
-import { ppc64AcceleratorProblem } from './ppc64-accelerator';
+import { ppc64AcceleratorProblem, ppc64UsesKvm } from './ppc64-accelerator';
 import { formatDiagnostic } from '../cli';
 
 export interface Ppc64RunResult {
@@ -98,6 +98,10 @@ export async function runPpc64Command(
       if (length === 0 || address + length > prepared.memorySize) throw new UsageError(`--peek ${p} is outside guest memory (0x0–${L.hex(prepared.memorySize - 1)})`);
       return { key: m[1], address, length };
     });
+    if (ppc64UsesKvm(accel)) {
+      await runOnKvm(prepared, result, json, serial);
+      return finish();
+    }
     machine = new Ppc64Machine({
       image: prepared.image, memorySize: prepared.memorySize, endian: prepared.endian, entry: prepared.entry, programEnd: prepared.programEnd,
     });
@@ -147,17 +151,52 @@ export async function runPpc64Command(
     process.off('SIGTERM', onSignal);
     machine?.close();
   }
-  result.serial = Buffer.from(serial).toString('latin1');
-  result.durationMs = Math.round((performance.now() - started) * 10) / 10;
-  if (json) process.stdout.write(JSON.stringify(result) + '\n');
-  else {
-    if (result.outcome === 'build-error') {
-      const n = result.diagnostics?.filter((d) => d.severity === 'error').length ?? 0;
-      process.stderr.write(`kvm-guest: build failed${n ? ` (${n} error${n === 1 ? '' : 's'})` : `: ${result.message}`}\n`);
-    } else process.stderr.write(`kvm-guest: ${result.message}\n`);
-    for (const [k, v] of Object.entries(result.memory)) process.stderr.write(`kvm-guest: memory at ${k}: ${v}\n`);
+  return finish();
+
+  function finish(): number {
+    result.serial = Buffer.from(serial).toString('latin1');
+    result.durationMs = Math.round((performance.now() - started) * 10) / 10;
+    if (json) process.stdout.write(JSON.stringify(result) + '\n');
+    else {
+      if (result.outcome === 'build-error') {
+        const n = result.diagnostics?.filter((d) => d.severity === 'error').length ?? 0;
+        process.stderr.write(`kvm-guest: build failed${n ? ` (${n} error${n === 1 ? '' : 's'})` : `: ${result.message}`}\n`);
+      } else process.stderr.write(`kvm-guest: ${result.message}\n`);
+      for (const [k, v] of Object.entries(result.memory)) process.stderr.write(`kvm-guest: memory at ${k}: ${v}\n`);
+    }
+    return EXIT_STATUS[result.outcome];
   }
-  return EXIT_STATUS[result.outcome];
+}
+
+/**
+ * The KVM path on POWER hosts: the seed's run — dumps before and after, one KVM_RUN to the first
+ * exit that is not an output-port write (the seed's guest ends with KVM_EXIT_UNKNOWN in the zeros
+ * after its code). No timeout or pause: the thread blocks in KVM_RUN. Untested (no POWER host here).
+ */
+async function runOnKvm(prepared: PreparedPpc64Guest, result: Ppc64RunResult, json: boolean, serial: number[]): Promise<void> {
+  const { Ppc64KvmMachine } = await import('../vmm/ppc64/ppc64-kvm');
+  const vm = new Ppc64KvmMachine({ image: prepared.image, memorySize: prepared.memorySize, endian: prepared.endian, entry: prepared.entry });
+  const err = (s: string): void => void (!json && process.stderr.write(s + '\n'));
+  try {
+    result.accelerator = 'kvm';
+    err(`kvm-guest: ppc64 (${prepared.archSource}), ${prepared.endian}-endian: running on ${vm.label}`);
+    vm.onOutput((b) => {
+      serial.push(...b);
+      if (!json) process.stdout.write(b);
+    });
+    const before = vm.state();
+    result.registersBefore = ppc64RegisterRecord(before);
+    err(formatSeedDump(before) + '\n' + formatSpecialRegs(before) + '\n-------------------');
+    const stop = vm.runToExit();
+    const after = vm.state();
+    err(formatSeedDump(after) + '\n' + formatSpecialRegs(after) + '\n-------------------');
+    result.registers = ppc64RegisterRecord(after);
+    result.outcome = 'shutdown';
+    result.message = stop.message;
+    result.stop = { reason: stop.reason, pc: `0x${stop.pc.toString(16)}` };
+  } finally {
+    vm.close();
+  }
 }
 
 /** `kvm-guest build` for ppc64: prints the ELF's path. */
