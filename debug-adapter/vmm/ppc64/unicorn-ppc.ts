@@ -1,6 +1,6 @@
 // The PowerPC part of Unicorn 2 (UC_ARCH_PPC) that the ppc64 software CPU uses, on top of the
 // library loader the x86 software CPU already has (tcg/unicorn-lib.ts). Values are those of
-// /usr/include/unicorn/{unicorn,ppc}.h of 2.0.1 (test/ppc64 checks them with a C probe).
+// /usr/include/unicorn/{unicorn,ppc}.h of 2.0.1 (test/ppc64/unicorn-ppc.test.ts checks them with a C probe).
 //
 // Measured facts on Unicorn 2.0.1 (Debian 12's libunicorn2), each pinned by test/ppc64:
 // - uc_open(UC_ARCH_PPC, UC_MODE_PPC64 | UC_MODE_LITTLE_ENDIAN) is refused (UC_ERR_MODE): the engine
@@ -20,6 +20,7 @@
 // - An instruction the CPU does not implement (zeros after the program, for example) raises
 //   UC_HOOK_INTR 96 (Hypervisor Emulation Assistance), `trap` 6 (Program), `sc` 8 (System Call):
 //   each with PC past the instruction. Unicorn delivers none of them through the vectors.
+import koffi from 'koffi';
 import type { UcEngine, UnicornLib } from '../tcg/unicorn-lib';
 import { check } from '../tcg/unicorn-lib';
 
@@ -92,8 +93,6 @@ export function setHypervisorState(lib: UnicornLib, uc: UcEngine, msr: bigint): 
       check(lib.uc_context_save(uc, a[0]), 'uc_context_save');
       writeMsr(lib, uc, second);
       check(lib.uc_context_save(uc, b[0]), 'uc_context_save');
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const koffi = require('koffi') as typeof import('koffi');
       const va = new DataView(koffi.view(a[0] as never, size));
       const vb = new DataView(koffi.view(b[0] as never, size));
       const at: number[] = [];
