@@ -12,12 +12,13 @@ import { ppc64AcceleratorProblem } from '../ppc64/ppc64-accelerator';
 import type { AcceleratorChoice } from '../vmm/accelerator';
 import { Ppc64Machine, Ppc64Stop } from '../vmm/ppc64/ppc64-machine';
 import {
-  crFields, decodeMsr, describeCrField, describeXer, ppc64Register, Ppc64Regs,
+  crFields, decodeMsr, describeCrField, describeXer, formatSeedDump, formatSpecialRegs, ppc64Register, Ppc64Regs,
 } from '../vmm/ppc64/ppc64-state';
 import { loadDebugInfo, DebugInfo } from '../program/debug-info';
 import { disassemblePpc64, isPpc64Call } from '../program/ppc64-disassembler';
 import { EXIT_STATUS } from '../exit-status';
-import { Breakpoint, BreakpointStore, LineBinding } from './breakpoints';
+import { Breakpoint, BreakpointStore, hitConditionMet, LineBinding } from './breakpoints';
+import { EvalContext, evaluate, evaluateCondition, interpolate } from '../inspect/expression';
 import { linearRef, parseMemoryReference } from './guest-address-space';
 
 const THREAD_ID = 1;
@@ -309,8 +310,12 @@ export class Ppc64Debugger {
       case 'evaluate': {
         const e = a as DebugProtocol.EvaluateArguments;
         const r = this.requireStopped();
-        const v = this.evaluate(e.expression, r);
-        response.body = { result: hex(v), variablesReference: 0, memoryReference: hex(v) };
+        if (e.context === 'repl' && e.expression.trim() === '.regs') {
+          response.body = { result: `${formatSeedDump(r)}\n${formatSpecialRegs(r)}`, variablesReference: 0 };
+          return this.dap.send(response);
+        }
+        const v = evaluate(e.expression, this.evalContext(r));
+        response.body = { result: hex(v.value), variablesReference: 0, memoryReference: hex(v.address ?? v.value) };
         return this.dap.send(response);
       }
       case 'kvmGuest/exitStats': {
@@ -368,33 +373,28 @@ export class Ppc64Debugger {
   }
 
   /**
-   * Debug Console expressions: POWER register names (r0–r31, pc, msr, lr, ctr, cr, cr0–cr7, xer, sp),
-   * symbols, numbers, `+`/`-` between them, and `*(u8|u16|u32|u64*)EXPR` in the guest's byte order.
+   * The shared expression language (inspect/expression.ts: arithmetic, comparisons, C casts,
+   * `*(u32*)ADDR`, symbols) over POWER registers (r0–r31, sp, pc, msr, lr, ctr, cr, cr0–cr7, xer)
+   * and guest memory. The evaluator decodes memory little-endian: a big-endian guest's bytes are
+   * handed to it reversed, so values read as the guest reads them.
    */
-  private evaluate(text: string, r: Ppc64Regs): bigint {
-    const deref = /^\*\(\s*u(8|16|32|64)\s*\*\s*\)\s*(.+)$/.exec(text.trim());
-    if (deref) {
-      const size = Number(deref[1]) / 8;
-      const at = this.memoryAddress(hex(this.evaluate(deref[2], r)));
-      const bytes = this.machine!.memory.read(at, size);
-      const ordered = this.prepared!.endian === 'little' ? [...bytes].reverse() : [...bytes];
-      return ordered.reduce((acc, b) => (acc << 8n) | BigInt(b), 0n);
-    }
-    const terms = text.split(/(?=[+-])/).map((t) => t.trim()).filter(Boolean);
-    if (terms.length === 0) throw new Error('empty expression');
-    let sum = 0n;
-    for (const t of terms) {
-      const neg = t.startsWith('-');
-      const body = t.replace(/^[+-]\s*/, '');
-      let v: bigint | undefined = /^(0x[0-9a-f]+|\d+)$/i.test(body) ? BigInt(body) : ppc64Register(r, body);
-      if (v === undefined) {
-        const s = this.info?.symbols.lookup(body);
-        v = s ? BigInt(s.value) : undefined;
-      }
-      if (v === undefined) throw new Error(`unknown name '${body}': use a POWER register (r0–r31, pc, msr, lr, ctr, cr, cr0–cr7, xer), a symbol or a number`);
-      sum += neg ? -v : v;
-    }
-    return BigInt.asUintN(64, sum);
+  private evalContext(r: Ppc64Regs): EvalContext {
+    const m = this.machine!;
+    const big = this.prepared!.endian === 'big';
+    return {
+      bitness: 64,
+      register: (name) => ppc64Register(r, name),
+      symbol: (name) => {
+        const s = this.info?.symbols.lookup(name);
+        return s ? BigInt(s.value) : undefined;
+      },
+      readMemory: (address, size) => {
+        const at = Number(address & 0x0fff_ffff_ffff_ffffn);
+        if (at + size > m.memory.size) return undefined;
+        const bytes = m.memory.read(at, size);
+        return big ? bytes.reverse() : bytes;
+      },
+    };
   }
 
   private async disassemble(args: DebugProtocol.DisassembleArguments, response: DebugProtocol.Response): Promise<void> {
@@ -472,7 +472,7 @@ export class Ppc64Debugger {
   private async executeSteps(m: Ppc64Machine, kind: 'continue' | 'instruction' | 'over' | 'in' | 'out'): Promise<Ppc64Stop> {
     m.setBreakpoints(this.breakpoints.addresses());
     const timeout = this.launchArgs?.timeout ? this.launchArgs.timeout * 1000 : undefined;
-    if (kind === 'continue') return m.run(timeout);
+    if (kind === 'continue') return this.runToBreakpoint(m, timeout);
     if (kind === 'instruction') return m.step();
     const pc0 = m.state().pc;
     if (kind === 'out') {
@@ -480,7 +480,7 @@ export class Ppc64Debugger {
       const lr = m.state().lr;
       if (lr === 0n || lr === pc0) return m.run(timeout);
       m.setBreakpoints([...this.breakpoints.addresses(), lr]);
-      const stop = await m.run(timeout);
+      const stop = await this.runToBreakpoint(m, timeout);
       return stop.reason === 'breakpoint' && stop.pc === lr && this.breakpoints.at(lr).length === 0 ? { ...stop, reason: 'step' } : stop;
     }
     const range = this.info?.lines.lineRange(Number(pc0));
@@ -493,18 +493,61 @@ export class Ppc64Debugger {
       if (kind === 'over' && word !== undefined && isPpc64Call(word)) {
         // Step over a call: run to the instruction after it.
         m.setBreakpoints([...this.breakpoints.addresses(), pc + 4n]);
-        stop = await m.run(timeout);
+        stop = await this.runToBreakpoint(m, timeout);
         m.setBreakpoints(this.breakpoints.addresses());
         if (stop.reason === 'breakpoint' && stop.pc === pc + 4n && this.breakpoints.at(pc + 4n).length === 0) stop = { ...stop, reason: 'step' };
       } else stop = m.step();
       if (stop.reason !== 'step') return stop;
       if (stop.pc < lo || stop.pc >= hi) return stop;
-      if (this.breakpoints.at(stop.pc).length > 0) return { ...stop, reason: 'breakpoint', message: `breakpoint at ${hex(stop.pc)}` };
+      if (this.breakpoints.at(stop.pc).length > 0 && this.breakpointDecision(stop.pc) === 'stop') return { ...stop, reason: 'breakpoint', message: `breakpoint at ${hex(stop.pc)}` };
       if (n % STEPS_PER_TURN === 0) {
         await new Promise((r) => setImmediate(r));
         if (this.pauseRequested) return { reason: 'paused', pc: stop.pc, message: `paused at ${hex(stop.pc)}` };
       }
     }
+  }
+
+  private readonly stopIds = new Map<bigint, number[]>();
+
+  /** Runs until a stop that is not a breakpoint whose condition, hit count or log message says go on. */
+  private async runToBreakpoint(m: Ppc64Machine, timeout: number | undefined): Promise<Ppc64Stop> {
+    for (;;) {
+      const stop = await m.run(timeout);
+      if (stop.reason !== 'breakpoint' || this.breakpointDecision(stop.pc) === 'stop' || this.pauseRequested) return stop;
+    }
+  }
+
+  /** Counts hits at a breakpoint and decides, by conditions, hit counts and log messages: stop, or go on. */
+  private breakpointDecision(pc: bigint): 'stop' | 'continue' {
+    const at = this.breakpoints.at(pc);
+    if (at.length === 0) return 'stop'; // a step-over or step-out target
+    const ctx = this.evalContext(this.machine!.state());
+    const stopping: number[] = [];
+    for (const bp of at) {
+      if (bp.condition) {
+        try {
+          if (!evaluateCondition(bp.condition, ctx)) continue;
+        } catch (e) {
+          this.console(`breakpoint condition '${bp.condition}' failed: ${(e as Error).message}; stopping`, 'stderr');
+        }
+      }
+      bp.hits++;
+      if (bp.hitCondition) {
+        try {
+          if (!hitConditionMet(bp.hitCondition, bp.hits)) continue;
+        } catch (e) {
+          this.console((e as Error).message, 'stderr');
+        }
+      }
+      if (bp.logMessage) {
+        const loc = this.info?.lines.locate(Number(pc));
+        this.dap.event(new OutputEvent(interpolate(bp.logMessage, ctx) + '\n', 'console', loc ? { source: { path: loc.file }, line: loc.line } : undefined) as DebugProtocol.OutputEvent);
+        continue;
+      }
+      stopping.push(bp.id);
+    }
+    this.stopIds.set(pc, stopping);
+    return stopping.length ? 'stop' : 'continue';
   }
 
   private handleStop(stop: Ppc64Stop): void {
@@ -518,10 +561,7 @@ export class Ppc64Debugger {
       case 'step':
         return this.reportStopped('step');
       case 'breakpoint': {
-        const ids = this.breakpoints.at(stop.pc).map((b) => {
-          b.hits++;
-          return b.id;
-        });
+        const ids = this.stopIds.get(stop.pc) ?? [];
         return this.reportStopped(ids.length ? 'breakpoint' : 'step', undefined, ids);
       }
       default:

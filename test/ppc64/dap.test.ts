@@ -72,6 +72,9 @@ describe('ppc64: debug adapter (DAP) on the software CPU', function () {
       const cr = await x.children(vars.cr);
       assert.deepEqual(Object.keys(cr), ['cr0', 'cr1', 'cr2', 'cr3', 'cr4', 'cr5', 'cr6', 'cr7']);
       for (const n of ['lr', 'ctr', 'xer']) assert.ok(n in regs, n);
+      // Memory through the Debug Console reads as the guest reads it, in either byte order: the mullw word.
+      assert.equal(await x.repl('*(u32*)0x108'), '0x7e5089d6');
+      assert.equal(await x.repl('r16 * r17 == r18'), '0x1');
       // Continuing from the end of the program ends the session cleanly.
       const terminated = x.dc.waitForEvent('terminated', 20000);
       await x.dc.continueRequest({ threadId: 1 });
@@ -127,6 +130,24 @@ describe('ppc64: debug adapter (DAP) on the software CPU', function () {
     assert.match(ev.body.description ?? '', /illegal instruction at 0x104/);
     // A .long has no line-table row of its own (gas gives rows to instructions): the PC says where.
     assert.equal((await y.top()).instructionPointerReference, '0x104');
+  });
+
+  itWithPpc64Tools(['big'], 'breakpoint conditions, hit counts and log messages (the shared expression language over POWER registers)', async function () {
+    const loop = path.join(tmp, 'loop.s');
+    fs.writeFileSync(loop, '# kvm-guest: arch=ppc64\n    li 3,0\nloop:\n    addi 3,3,1\n    cmpwi 3,10\n    bne loop\n');
+    const x = await session();
+    await x.launch({ program: loop }, { [loop]: [{ line: 4, condition: 'r3 == 5' }, { line: 5, logMessage: 'r3={r3,d}' }] });
+    assert.equal((await x.stopped()).body.reason, 'breakpoint');
+    assert.equal(BigInt((await x.registers()).r3), 5n);
+    assert.match(x.output, /r3=1\n[^]*r3=5\n/);
+    assert.doesNotMatch(x.output, /r3=6\n/);
+    await x.dc.setBreakpointsRequest({ source: { path: loop }, breakpoints: [{ line: 4, hitCondition: '3' }] });
+    const stopped = x.stopped();
+    await x.dc.continueRequest({ threadId: 1 });
+    await stopped;
+    // Resuming from the addi at r3 = 5 executes it; the new breakpoint's hits are r3 = 6, 7, 8.
+    assert.equal(BigInt((await x.registers()).r3), 8n, 'the third hit of the new breakpoint');
+    assert.match(await x.repl('.regs'), /^R 0: 0\tR 1: 0\tR 2: 0\tR 3: 8\t\n/);
   });
 
   itWithPpc64Tools(['big'], 'hello.s prints through the output port into the Debug Console', async function () {

@@ -108,7 +108,11 @@ export class Ppc64Machine {
       this.intrCallback = register((_uc: number, intno: number): void => this.onInterrupt(intno), IntrCallback);
       this.bpCallback = register((_uc: number, address: number | bigint): void => {
         const pc = BigInt(address);
-        if (pc === this.skipBreakpointAt) return;
+        // The run resumes from this breakpoint: ignore it once (a loop brings the PC back to it).
+        if (pc === this.skipBreakpointAt) {
+          this.skipBreakpointAt = -1n;
+          return;
+        }
         this.stop ??= { reason: 'breakpoint', pc, message: `breakpoint at ${hex(pc)}` };
         this.lib.uc_emu_stop(this.uc);
       }, CodeCallback);
