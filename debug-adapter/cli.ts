@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import { BuildFailure, parseMode, prepareGuest, UsageError } from './guest-setup';
 import { EXIT_STATUS, Outcome } from './exit-status';
 import { buildGuest } from './toolchain/build';
+import { ppc64ToolVersions } from './toolchain/ppc64-build';
 import { CPU_MODES, detectModeFromSource } from './toolchain/modes';
 import { toolVersions, ToolchainError, ToolVersion } from './toolchain/tools';
 import { inputFileProblem } from './toolchain/input-files';
@@ -292,13 +293,14 @@ async function buildCommand(file: string, mode: string | undefined): Promise<num
 async function infoCommand(json: boolean): Promise<number> {
   const accelerators: AcceleratorReport[] = await acceleratorReport();
   const toolchain = await toolVersions();
+  const ppc64Toolchain = await ppc64ToolVersions();
   let auto: string;
   try {
     auto = chooseAccelerator('auto').why;
   } catch (e) {
     auto = (e as Error).message;
   }
-  if (json) process.stdout.write(JSON.stringify({ accelerators, auto, toolchain }, null, 2) + '\n');
+  if (json) process.stdout.write(JSON.stringify({ accelerators, auto, toolchain, ppc64Toolchain }, null, 2) + '\n');
   else {
     const lines: string[] = [`--accel auto:    ${auto}`];
     for (const a of accelerators) {
@@ -313,6 +315,8 @@ async function infoCommand(json: boolean): Promise<number> {
       for (const [k, v] of Object.entries(a.details)) lines.push(`  ${(k + ':').padEnd(14)} ${v}`);
     }
     lines.push('', 'toolchain:', ...toolchain.map((t: ToolVersion) => `  ${t.tool.padEnd(8)} ${t.version ?? `missing: ${t.problem}`}`));
+    // ppc64 guests run on the software CPU here (KVM runs only the host's architecture).
+    lines.push('', 'ppc64 guests (software CPU; KVM on POWER hosts only):', ...ppc64Toolchain.map((t) => `  ${(t.endian + '-endian').padEnd(14)} ${t.version ?? `missing: ${t.problem}`}`));
     process.stdout.write(lines.join('\n') + '\n');
   }
   return accelerators.some((a) => a.available) ? 0 : 1;

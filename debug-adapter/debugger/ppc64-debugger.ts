@@ -41,6 +41,8 @@ export interface Ppc64LaunchArguments {
   stopOnEntry?: boolean;
   timeout?: number;
   accel?: AcceleratorChoice;
+  /** Run without debugging (Ctrl+F5): breakpoints do not stop it. */
+  noDebug?: boolean;
 }
 
 const hex = (v: bigint | number): string => `0x${v.toString(16)}`;
@@ -470,7 +472,7 @@ export class Ppc64Debugger {
   }
 
   private async executeSteps(m: Ppc64Machine, kind: 'continue' | 'instruction' | 'over' | 'in' | 'out'): Promise<Ppc64Stop> {
-    m.setBreakpoints(this.breakpoints.addresses());
+    m.setBreakpoints(this.breakpointAddresses());
     const timeout = this.launchArgs?.timeout ? this.launchArgs.timeout * 1000 : undefined;
     if (kind === 'continue') return this.runToBreakpoint(m, timeout);
     if (kind === 'instruction') return m.step();
@@ -479,7 +481,7 @@ export class Ppc64Debugger {
       // Leave the function: run to the return address in LR (a breakpoint met first stops there).
       const lr = m.state().lr;
       if (lr === 0n || lr === pc0) return m.run(timeout);
-      m.setBreakpoints([...this.breakpoints.addresses(), lr]);
+      m.setBreakpoints([...this.breakpointAddresses(), lr]);
       const stop = await this.runToBreakpoint(m, timeout);
       return stop.reason === 'breakpoint' && stop.pc === lr && this.breakpoints.at(lr).length === 0 ? { ...stop, reason: 'step' } : stop;
     }
@@ -492,9 +494,9 @@ export class Ppc64Debugger {
       let stop: Ppc64Stop;
       if (kind === 'over' && word !== undefined && isPpc64Call(word)) {
         // Step over a call: run to the instruction after it.
-        m.setBreakpoints([...this.breakpoints.addresses(), pc + 4n]);
+        m.setBreakpoints([...this.breakpointAddresses(), pc + 4n]);
         stop = await this.runToBreakpoint(m, timeout);
-        m.setBreakpoints(this.breakpoints.addresses());
+        m.setBreakpoints(this.breakpointAddresses());
         if (stop.reason === 'breakpoint' && stop.pc === pc + 4n && this.breakpoints.at(pc + 4n).length === 0) stop = { ...stop, reason: 'step' };
       } else stop = m.step();
       if (stop.reason !== 'step') return stop;
@@ -508,6 +510,11 @@ export class Ppc64Debugger {
   }
 
   private readonly stopIds = new Map<bigint, number[]>();
+
+  /** Where the guest stops: the breakpoints, unless the session runs without debugging. */
+  private breakpointAddresses(): bigint[] {
+    return this.launchArgs?.noDebug ? [] : this.breakpoints.addresses();
+  }
 
   /** Runs until a stop that is not a breakpoint whose condition, hit count or log message says go on. */
   private async runToBreakpoint(m: Ppc64Machine, timeout: number | undefined): Promise<Ppc64Stop> {

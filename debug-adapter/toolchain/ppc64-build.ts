@@ -111,3 +111,19 @@ export async function buildPpc64Guest(opts: Ppc64BuildOptions): Promise<Ppc64Bui
   }
   return { ok: true, elf: out.elf, endian: opts.endian, diagnostics, commands };
 }
+
+/** For `kvm-guest info`: the first line of each cross assembler's --version, or what to install. */
+export async function ppc64ToolVersions(): Promise<Array<{ endian: Endian; debianPackage: string; version?: string; problem?: string }>> {
+  return Promise.all((['big', 'little'] as const).map(async (endian) => {
+    const { debianPackage } = PPC64_TOOLCHAINS[endian];
+    let as: string;
+    try {
+      as = resolvePpc64Tool('as', endian);
+    } catch (e) {
+      return { endian, debianPackage, problem: e instanceof Error ? e.message : String(e) };
+    }
+    const r = await runProcess([as, '--version']);
+    const first = r.stdout.split('\n').find((l) => l.trim() !== '')?.trim();
+    return r.code === 0 && first ? { endian, debianPackage, version: first } : { endian, debianPackage, problem: `${as} --version exited with code ${r.code ?? r.signal}` };
+  }));
+}

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { cli, guest, runJson } from '../helpers/cli';
+import { spawnSync } from 'node:child_process';
+import { cli, CLI, guest, runJson } from '../helpers/cli';
 import { itWithPpc64Tools } from '../helpers/ppc64-tools';
 import type { Ppc64RunResult } from '../../debug-adapter/ppc64/ppc64-cli';
 
@@ -147,6 +148,21 @@ describe('ppc64: kvm-guest run on the software CPU', function () {
     const { status, json } = ppc([SEED, '--accel', 'kvm']);
     assert.equal(status, 1);
     assert.match(json.message, /KVM cannot run a ppc64 guest on this x64 host/);
+  });
+
+  itWithPpc64Tools(['big', 'little'], 'kvm-guest info reports the cross assemblers of both byte orders', function () {
+    const r = cli(['info', '--json']);
+    const info = JSON.parse(r.stdout) as { ppc64Toolchain: { endian: string; debianPackage: string; version?: string }[] };
+    assert.deepEqual(info.ppc64Toolchain.map((t) => [t.endian, t.debianPackage]), [['big', 'binutils-powerpc64-linux-gnu'], ['little', 'binutils-powerpc64le-linux-gnu']]);
+    for (const t of info.ppc64Toolchain) assert.match(t.version ?? '', /GNU assembler/);
+    assert.match(cli(['info']).stdout, /ppc64 guests \(software CPU; KVM on POWER hosts only\):\n {2}big-endian +GNU assembler/);
+  });
+
+  it('a missing cross assembler is named with the Debian package to install', function () {
+    const r = spawnSync(process.execPath, [CLI, 'run', SEED, '--json'], { encoding: 'utf8', env: { ...process.env, PATH: tmp } }); // no cross tools on this PATH
+    const json = JSON.parse(r.stdout) as Ppc64RunResult;
+    assert.equal(r.status, 1);
+    assert.match(json.message, /powerpc64-linux-gnu-as \(the big-endian POWER cross assembler\) was not found on PATH; install the Debian package "binutils-powerpc64-linux-gnu"/);
   });
 
   it('--arch and --endian reject unknown values', function () {

@@ -33,15 +33,24 @@ describe('ppc64: debug adapter (DAP) on the software CPU', function () {
     for (const x of open.splice(0)) await x.end();
   });
 
-  itWithPpc64Tools(['big'], 'F5 on the seed\'s code.s (no launch attributes but the program) builds it, runs it and ends with exit code 0', async function () {
+  itWithPpc64Tools(['big'], 'F5 on the seed\'s code.s (the configuration the extension makes for it) builds it, runs it and ends with exit code 0', async function () {
     const x = await session();
     const terminated = x.dc.waitForEvent('terminated', 20000);
-    await x.launch({ program: SEED });
+    // extension/debug-config.ts: the active file as program, plus the kvmGuest.* settings' defaults.
+    await x.launch({ type: 'kvm-guest', request: 'launch', name: 'Debug guest', program: SEED, memory: '2M', accel: 'auto' });
     await terminated;
     assert.equal(x.exitCode, 0);
     assert.match(x.output, /ppc64 big-endian \(architecture from the source's POWER instructions/);
     assert.match(x.output, /ran off the end of the program at 0x10c/);
     assert.deepEqual(x.accelerators.map((a) => a.name), ['tcg']);
+  });
+
+  itWithPpc64Tools(['big'], 'Run Without Debugging (noDebug) does not stop at breakpoints', async function () {
+    const x = await session();
+    const terminated = x.dc.waitForEvent('terminated', 20000);
+    await x.launch({ program: SEED, noDebug: true }, { [SEED]: [lineOf(SEED, /mullw/)] });
+    await terminated;
+    assert.equal(x.exitCode, 0);
   });
 
   for (const endian of ['big', 'little'] as const) {
