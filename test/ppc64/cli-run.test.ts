@@ -143,6 +143,17 @@ describe('ppc64: kvm-guest run on the software CPU', function () {
     assert.deepEqual(json.stop?.interrupt, { number: 6, name: 'Program' });
   });
 
+  itWithPpc64Tools(['big'], 'a guest that never ends stops at --timeout (exit status 4), its registers as they were', function () {
+    const spin = path.join(tmp, 'spin.s');
+    fs.writeFileSync(spin, '# kvm-guest: arch=ppc64\nloop:\n    addi 3,3,1\n    b loop\n');
+    const { status, json } = ppc([spin, '--timeout', '0.5']);
+    assert.equal(status, 4, json.message);
+    assert.equal(json.outcome, 'timeout');
+    assert.equal(json.stop?.reason, 'timeout');
+    assert.ok(BigInt(json.registers.r3) > 0n);
+    assert.ok(['0x100', '0x104'].includes(json.registers.pc), json.registers.pc);
+  });
+
   it('--accel kvm says why KVM cannot run a ppc64 guest on this host', function () {
     if (process.arch === 'ppc64') this.skip();
     const { status, json } = ppc([SEED, '--accel', 'kvm']);
