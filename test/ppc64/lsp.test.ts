@@ -6,9 +6,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { CompletionList, DocumentSymbol, Hover, Location, SymbolInformation } from 'vscode-languageserver-types';
+import type { CompletionList, DocumentSymbol, Hover, InlayHint, Location, SymbolInformation } from 'vscode-languageserver-types';
 import { LspClient } from '../lsp/lsp-client';
-import { guest } from '../helpers/cli';
+import { cli, guest } from '../helpers/cli';
 import { itWithPpc64Tools } from '../helpers/ppc64-tools';
 
 const md = (h: Hover | null): string => (h && typeof h.contents === 'object' && 'value' in h.contents ? String(h.contents.value) : '');
@@ -100,6 +100,18 @@ describe('ppc64: language server on POWER files', function () {
     const loc = await client.request<Location[] | Location | null>('textDocument/definition', client.pos(uri, use, lines[use].indexOf('next') + 1));
     const first = Array.isArray(loc) ? loc[0] : loc;
     assert.equal(first?.range.start.line, def);
+  });
+
+  itWithPpc64Tools(['big'], 'after a build, inlay hints show each line\'s address and bytes (the seed\'s objdump: 3a 00 00 08 at 0x100…)', async function () {
+    const b = cli(['build', seed]);
+    assert.equal(b.status, 0, b.stderr);
+    const uri = await client.open(seed);
+    const hints = await client.request<InlayHint[]>('textDocument/inlayHint', { textDocument: { uri }, range: { start: { line: 0, character: 0 }, end: { line: 3, character: 0 } } });
+    assert.deepEqual(hints.map((h) => [h.position.line, h.label]), [
+      [0, '0x00000100: 3a 00 00 08'],
+      [1, '0x00000104: 3a 20 00 04'],
+      [2, '0x00000108: 7e 50 89 d6'],
+    ]);
   });
 
   it('an x86 file in the same workspace keeps its x86 hover and completion', async function () {
