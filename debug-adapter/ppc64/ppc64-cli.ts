@@ -175,7 +175,9 @@ export async function runPpc64Command(
  */
 async function runOnKvm(prepared: PreparedPpc64Guest, result: Ppc64RunResult, json: boolean, serial: number[]): Promise<void> {
   const { Ppc64KvmMachine } = await import('../vmm/ppc64/ppc64-kvm');
-  const vm = new Ppc64KvmMachine({ image: prepared.image, memorySize: prepared.memorySize, endian: prepared.endian, entry: prepared.entry });
+  const vm = new Ppc64KvmMachine({
+    image: prepared.image, memorySize: prepared.memorySize, endian: prepared.endian, entry: prepared.entry, programEnd: prepared.programEnd,
+  });
   const err = (s: string): void => void (!json && process.stderr.write(s + '\n'));
   try {
     result.accelerator = 'kvm';
@@ -191,7 +193,7 @@ async function runOnKvm(prepared: PreparedPpc64Guest, result: Ppc64RunResult, js
     const after = vm.state();
     err(formatSeedDump(after) + '\n' + formatSpecialRegs(after) + '\n-------------------');
     result.registers = ppc64RegisterRecord(after);
-    result.outcome = 'shutdown';
+    result.outcome = ppc64Outcome(stop);
     result.message = stop.message;
     result.stop = { reason: stop.reason, pc: `0x${stop.pc.toString(16)}` };
   } finally {

@@ -60,6 +60,8 @@ export interface Ppc64KvmOptions {
   memorySize: number;
   endian: Endian;
   entry: bigint;
+  /** The first address after the program's code (as on the software CPU). */
+  programEnd: bigint;
 }
 
 export class Ppc64KvmMachine {
@@ -145,9 +147,13 @@ export class Ppc64KvmMachine {
       }
       const pc = this.state().pc;
       const name = EXIT_NAMES[reason] ?? `exit reason ${reason}`;
+      const why = `${name} (exit reason 0x${reason.toString(16)}) at PC 0x${pc.toString(16)}`;
       // The seed's guest ends this way: it runs into the zeros after its code, and KVM returns
-      // exit reason 0 ("exit reason: 0x0" in the seed's output).
-      return { reason: 'interrupt', pc, message: `KVM stopped the guest: ${name} (exit reason 0x${reason.toString(16)}) at PC 0x${pc.toString(16)}` };
+      // exit reason 0 ("exit reason: 0x0" in the seed's output). Where the PC is past the program's
+      // end, that is the end the software CPU reports too.
+      if (pc >= this.options.programEnd && pc < BigInt(this.options.memorySize))
+        return { reason: 'end-of-program', pc, message: `ran off the end of the program at 0x${this.options.programEnd.toString(16)}: KVM stopped it with ${why}` };
+      return { reason: 'interrupt', pc, message: `KVM stopped the guest: ${why}` };
     }
   }
 
