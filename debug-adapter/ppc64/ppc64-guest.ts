@@ -57,7 +57,7 @@ export function chooseArch(file: string, requested?: Arch): ArchChoice {
   const text = bytes && source ? Buffer.from(bytes).toString('utf8') : undefined;
   if (requested) return { arch: requested, endian: text !== undefined ? detectEndianFromSource(text) : undefined, via: '--arch' };
   if (text !== undefined) {
-    const found = detectArchFromSource(text);
+    const found = detectArchFromSource(text, path.extname(file) === '.s');
     if (found) return found;
   }
   return { arch: 'x86', via: 'the default (x86)' };

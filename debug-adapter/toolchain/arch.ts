@@ -43,8 +43,12 @@ const POWER_ONLY = new Set(
 );
 const X86_EVIDENCE = /%[a-z]|^\s*\.(?:code16|code32|code64|intel_syntax|att_syntax)\b|\b(?:mov[bwlq]?|push[lqw]?|pop[lqw]?|hlt|jmp|outb|inb|lgdt|cli|sti|int)\b/im;
 
-/** `kvm-guest: arch=…` / `kvm-guest: endian=…` comments, `-mlittle`/`-mbig`, or POWER-only code. */
-export function detectArchFromSource(text: string): { arch: Arch; endian?: Endian; via: string } | undefined {
+/**
+ * `kvm-guest: arch=…` / `kvm-guest: endian=…` comments, `-mpower8`, or POWER-only code. `plainAssembly`
+ * (a `.s` file): only there are instructions judged — a C line such as `b = 1;` or a `.S` macro
+ * could look like a POWER mnemonic, and ppc64 guests are built from `.s` files only.
+ */
+export function detectArchFromSource(text: string, plainAssembly = true): { arch: Arch; endian?: Endian; via: string } | undefined {
   const marker = /kvm-guest:\s*arch\s*=\s*(x86|ppc64(?:le)?)/i.exec(text);
   const endian = detectEndianFromSource(text);
   if (marker) {
@@ -52,6 +56,7 @@ export function detectArchFromSource(text: string): { arch: Arch; endian?: Endia
     if (a === 'ppc64le') return { arch: 'ppc64', endian: 'little', via: `the source's "kvm-guest: arch=${a}" comment` };
     return { arch: a as Arch, endian, via: `the source's "kvm-guest: arch=${a}" comment` };
   }
+  if (!plainAssembly) return undefined;
   if (/-mpower\d+\b/.test(text)) return { arch: 'ppc64', endian, via: "the source's -mpower flag" };
   let power = 0;
   for (const raw of text.split('\n')) {
@@ -65,7 +70,7 @@ export function detectArchFromSource(text: string): { arch: Arch; endian?: Endia
 }
 
 export function detectEndianFromSource(text: string): Endian | undefined {
-  const marker = /kvm-guest:\s*endian\s*=\s*(big|little)/i.exec(text);
+  const marker = /kvm-guest:[^\n]*\bendian\s*=\s*(big|little)/i.exec(text);
   if (marker) return marker[1].toLowerCase() as Endian;
   if (/(?:^|\s)-mlittle\b|(?:^|\s)-mle\b/m.test(text)) return 'little';
   if (/(?:^|\s)-mbig\b/m.test(text)) return 'big';
