@@ -17,6 +17,7 @@ import { currentBitness, describeStop, currentModeName, describePc } from './vmm
 import { loadDebugInfo, DebugInfo } from './program/debug-info';
 import { disassemble, Syntax } from './program/disassembler';
 import { Breakpoint, BreakpointStore, hitConditionMet, LineBinding } from './debugger/breakpoints';
+import { bindLineIn, toDapBreakpoint } from './debugger/dap-breakpoints';
 import { GuestAddressSpace, MemoryReference, parseMemoryReference, linearRef } from './debugger/guest-address-space';
 import { disassembleAround } from './debugger/disassembly';
 import { VariableTree, MachineState, DataSymbol } from './debugger/variables';
@@ -156,21 +157,10 @@ export class KvmGuestSession extends LoggingDebugSession {
     });
   }
 
-  private bindLine = (file: string, line: number): LineBinding => {
-    if (!this.info) return { reason: 'the program is not built yet' };
-    const r = this.info.lines.resolveBreakpoint(file, line);
-    if ('reason' in r) return r;
-    return { line: r.line, addresses: r.addresses.map((a) => BigInt(a)) };
-  };
+  private bindLine = (file: string, line: number): LineBinding => bindLineIn(this.info, file, line);
 
   private toDapBreakpoint(bp: Breakpoint): DebugProtocol.Breakpoint {
-    const out: DebugProtocol.Breakpoint = { id: bp.id, verified: bp.verified, message: bp.message };
-    if (bp.kind === 'source') {
-      out.line = bp.line;
-      out.source = { path: bp.path, name: path.basename(bp.path!) };
-    }
-    if (bp.addresses.length) out.instructionReference = linearRef(bp.addresses[0]);
-    return out;
+    return toDapBreakpoint(bp);
   }
 
   // ---- lifecycle ------------------------------------------------------------------------------

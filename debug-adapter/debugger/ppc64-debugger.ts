@@ -18,6 +18,7 @@ import { loadDebugInfo, DebugInfo } from '../program/debug-info';
 import { disassemblePpc64, isPpc64Call } from '../program/ppc64-disassembler';
 import { EXIT_STATUS } from '../exit-status';
 import { Breakpoint, BreakpointStore, hitConditionMet, LineBinding } from './breakpoints';
+import { bindLineIn, toDapBreakpoint } from './dap-breakpoints';
 import { EvalContext, evaluate, evaluateCondition, interpolate } from '../inspect/expression';
 import { linearRef, parseMemoryReference } from './guest-address-space';
 
@@ -135,21 +136,10 @@ export class Ppc64Debugger {
     this.stopped = machine.state();
   }
 
-  private bindLine = (file: string, line: number): LineBinding => {
-    if (!this.info) return { reason: 'the program is not built yet' };
-    const r = this.info.lines.resolveBreakpoint(file, line);
-    if ('reason' in r) return r;
-    return { line: r.line, addresses: r.addresses.map((a) => BigInt(a)) };
-  };
+  private bindLine = (file: string, line: number): LineBinding => bindLineIn(this.info, file, line);
 
   private toDapBreakpoint(bp: Breakpoint): DebugProtocol.Breakpoint {
-    const out: DebugProtocol.Breakpoint = { id: bp.id, verified: bp.verified, message: bp.message };
-    if (bp.kind === 'source') {
-      out.line = bp.line;
-      out.source = { path: bp.path, name: path.basename(bp.path!) };
-    }
-    if (bp.addresses.length) out.instructionReference = linearRef(bp.addresses[0]);
-    return out;
+    return toDapBreakpoint(bp);
   }
 
   private async teardown(): Promise<void> {
