@@ -48,8 +48,12 @@ export function powerHover(ctx: ServerContext, file: string, line: number, chara
     if (lower.startsWith('.')) return null;
     return { contents: { kind: MarkupKind.Markdown, value: `\`${w.word}\` — not among the common POWER instructions this server describes; see the [Power ISA](${POWER_ISA_URL})` }, range };
   }
-  const reg = POWER_REGISTER_BY_NAME.get(lower.replace(/^%/, ''));
-  if (reg) return { contents: { kind: MarkupKind.Markdown, value: `\`${reg.name}\` — ${reg.summary}. [Power ISA](${POWER_ISA_URL})` }, range };
+  const reg = POWER_REGISTER_BY_NAME.get(lower);
+  if (reg) {
+    const prefixed = w.start > 0 && code[w.start - 1] === '%';
+    const spelling = reg.operand && reg.operand.startsWith('%') && !prefixed ? ` Write \`${reg.operand}\` (or the bare number): GNU as reads a plain \`${reg.name}\` as a symbol unless -mregnames.` : '';
+    return { contents: { kind: MarkupKind.Markdown, value: `\`${reg.name}\` — ${reg.summary}.${spelling} [Power ISA](${POWER_ISA_URL})` }, range };
+  }
   // A bare register number in a register operand position (`li 16,8`: 16 is r16).
   if (/^\d+$/.test(w.word) && head && w.start > headStart) {
     const i = POWER_BY_MNEMONIC.get(head[1].toLowerCase());
@@ -76,11 +80,11 @@ export function powerCompletion(ctx: ServerContext, file: string, line: number, 
     }));
     return { isIncomplete: false, items };
   }
-  // Operands: registers and the labels the index knows in this file.
+  // Operands: registers as GNU as takes them (%r3, %f1, cr1) and the labels the index knows in this file.
   const word = /[\w.$%]*$/.exec(before)![0];
   const start = before.length - word.length;
-  const items: CompletionItem[] = POWER_REGISTERS.map((r) => ({
-    label: r.name, kind: CompletionItemKind.Variable, detail: r.summary, textEdit: { range: range(start), newText: r.name },
+  const items: CompletionItem[] = POWER_REGISTERS.filter((r) => r.operand).map((r) => ({
+    label: r.operand!, kind: CompletionItemKind.Variable, detail: r.summary, textEdit: { range: range(start), newText: r.operand! },
   }));
   const parsed = ctx.index.get(file);
   for (const d of parsed?.defs ?? [])

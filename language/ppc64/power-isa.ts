@@ -156,16 +156,23 @@ export const POWER_BY_MNEMONIC: ReadonlyMap<string, PowerInstruction> = new Map(
 export interface PowerRegister {
   name: string;
   summary: string;
+  /** How GNU as (without -mregnames) takes it as an operand: `%r3`, `%f1`, `cr1`; none for lr/ctr/xer/msr. */
+  operand?: string;
 }
 
-/** GNU as accepts bare numbers (the seed's `li 16,8`) and, with -mregnames, these names. */
+/**
+ * GNU as takes bare numbers (the seed's `li 16,8`), `%r3`/`%f1`, and `cr1`; a plain `r3` needs
+ * -mregnames (without it, as reads `r3` as a symbol: "unsupported relocation against r3"). lr, ctr,
+ * xer and msr are named by their instructions (mflr, mtctr…), not written as operands.
+ */
 export const POWER_REGISTERS: readonly PowerRegister[] = [
   ...Array.from({ length: 32 }, (_, i) => ({
     name: `r${i}`,
+    operand: `%r${i}`,
     summary: `general-purpose register ${i}${i === 1 ? ' (stack pointer by convention)' : i === 2 ? ' (TOC pointer by convention)' : i === 3 ? ' (first argument / return value by convention)' : ''}`,
   })),
-  ...Array.from({ length: 32 }, (_, i) => ({ name: `f${i}`, summary: `floating-point register ${i}` })),
-  ...Array.from({ length: 8 }, (_, i) => ({ name: `cr${i}`, summary: `condition register field ${i} (LT, GT, EQ, SO)` })),
+  ...Array.from({ length: 32 }, (_, i) => ({ name: `f${i}`, operand: `%f${i}`, summary: `floating-point register ${i}` })),
+  ...Array.from({ length: 8 }, (_, i) => ({ name: `cr${i}`, operand: `cr${i}`, summary: `condition register field ${i} (LT, GT, EQ, SO)` })),
   { name: 'lr', summary: 'link register: the return address of bl, the target of blr' },
   { name: 'ctr', summary: 'count register: loop counter of bdnz, the target of bctr' },
   { name: 'xer', summary: 'fixed-point exception register: SO, OV, CA' },
