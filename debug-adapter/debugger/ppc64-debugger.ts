@@ -316,8 +316,9 @@ export class Ppc64Debugger {
         response.body = { total: n, exits: n ? { MMIO: n } : {}, ports: {}, mmio: n ? { '0x10000000': { read: 0, write: n } } : {} };
         return this.dap.send(response);
       }
+      // The views ask at every stop: answer with a plain error (no pop-up), which they show in place.
       case 'kvmGuest/sendInput':
-        throw new UsageError('a ppc64 guest has no input device');
+        throw new Error('a ppc64 guest has no input device');
       case 'disconnect':
         await this.teardown();
         return this.dap.send(response);
@@ -336,7 +337,7 @@ export class Ppc64Debugger {
         return;
       default:
         if (command.startsWith('kvmGuest/'))
-          throw new UsageError(`'${command}' shows x86 machine state (GDT, page tables, control registers); a ppc64 guest has none of it: see the Variables view`);
+          throw new Error(`the Machine view shows x86 state (GDT, page tables, control registers); a ppc64 guest has none of it: see the Variables view`);
     }
   }
 
