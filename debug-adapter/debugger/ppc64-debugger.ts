@@ -291,7 +291,7 @@ export class Ppc64Debugger {
         const m = a as DebugProtocol.WriteMemoryArguments;
         const start = this.memoryAddress(m.memoryReference, m.offset);
         const data = Buffer.from(m.data, 'base64');
-        this.machine!.memory.write(start, data);
+        this.machine!.writeMemory(start, data);
         response.body = { bytesWritten: data.length };
         this.dap.send(response);
         this.dap.event(new MemoryEvent(m.memoryReference, m.offset ?? 0, data.length));

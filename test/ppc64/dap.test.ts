@@ -119,6 +119,22 @@ describe('ppc64: debug adapter (DAP) on the software CPU', function () {
     assert.equal(BigInt((await x.registers()).r18), 40n, 'mullw with the R17 the debugger wrote');
   });
 
+  itWithPpc64Tools(['big'], 'writeMemory patches code the CPU already ran past: li 17,4 becomes li 17,5 and R18 = 40', async function () {
+    const x = await session();
+    await x.launch({ program: SEED, stopOnEntry: true }, { [SEED]: [lineOf(SEED, /mullw/)] });
+    await x.stopped();
+    await x.step('next'); // li 16,8 has run: its block is translated
+    // li 17,5: addi r17,0,5 = 0x3a200005 (Power ISA: opcode 14, RT 17, RA 0, SI 5), big-endian.
+    await x.dc.customRequest('writeMemory', { memoryReference: '0x104', data: Buffer.from([0x3a, 0x20, 0x00, 0x05]).toString('base64') });
+    const stopped = x.stopped();
+    await x.dc.continueRequest({ threadId: 1 });
+    assert.equal((await stopped).body.reason, 'breakpoint');
+    await x.step('next');
+    const regs = await x.registers();
+    assert.equal(BigInt(regs.r17), 5n);
+    assert.equal(BigInt(regs.r18), 40n);
+  });
+
   itWithPpc64Tools(['big'], 'pauses a guest spinning in a loop, and stops at an illegal instruction saying where', async function () {
     const spin = path.join(tmp, 'spin.s');
     fs.writeFileSync(spin, '# kvm-guest: arch=ppc64\nloop:\n    addi 3,3,1\n    b loop\n');

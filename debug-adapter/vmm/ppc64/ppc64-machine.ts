@@ -164,6 +164,16 @@ export class Ppc64Machine {
     return this.memory.view.getUint32(Number(address), this.options.endian === 'little');
   }
 
+  /**
+   * Writes guest memory (the debugger's writeMemory) and drops the translations of what it covers:
+   * the bytes change under the engine (shared mapping), which is not told, so code it translated
+   * before could run stale (the x86 software CPU drops translations the same way for its breakpoints).
+   */
+  writeMemory(address: number, data: Uint8Array): void {
+    this.memory.write(address, data);
+    this.lib.removeTranslations(this.uc, BigInt(address), BigInt(address + data.length));
+  }
+
   // --- registers ---------------------------------------------------------------------------------
 
   private readReg(id: number): bigint {
