@@ -135,6 +135,31 @@ describe('ppc64: debug adapter (DAP) on the software CPU', function () {
     assert.equal(BigInt(regs.r18), 40n);
   });
 
+  itWithPpc64Tools(['big'], 'data breakpoints: a write watch stops after the store, a read watch after the load, saying what and where', async function () {
+    const src = path.join(tmp, 'watch.s');
+    fs.writeFileSync(src, [
+      '# kvm-guest: arch=ppc64', '    lis 9,value@ha', '    addi 9,9,value@l', '    li 3,42', '    stw 3,0(9)', '    lwz 4,0(9)', '    li 5,1',
+      '    .data', 'value:', '    .long 0', '',
+    ].join('\n'));
+    const x = await session();
+    await x.launch({ program: src, stopOnEntry: true });
+    await x.stopped();
+    const info = await x.dc.dataBreakpointInfoRequest({ name: 'value' });
+    assert.ok(info.body.dataId, info.body.description);
+    assert.deepEqual(info.body.accessTypes, ['read', 'write', 'readWrite']);
+    const set = await x.dc.setDataBreakpointsRequest({ breakpoints: [{ dataId: info.body.dataId!, accessType: 'write' }] });
+    assert.equal(set.body.breakpoints[0].verified, true);
+    let ev = await x.continueTo();
+    assert.equal(ev.body.reason, 'data breakpoint');
+    // stw is the fourth instruction (0x10c); the run stops before the fifth (0x110). 42 stored big-endian.
+    assert.match(ev.body.description ?? '', /^Data breakpoint: write of 4 bytes \(00 00 00 2a\) to 0x[0-9a-f]+ by the instruction at 0x10c \(watch\.s:5\)$/);
+    assert.equal((await x.top()).instructionPointerReference, '0x110');
+    await x.dc.setDataBreakpointsRequest({ breakpoints: [{ dataId: info.body.dataId!, accessType: 'read' }] });
+    ev = await x.continueTo();
+    assert.match(ev.body.description ?? '', /^Data breakpoint: read of 4 bytes \(00 00 00 2a\) from 0x[0-9a-f]+ by the instruction at 0x110 \(watch\.s:6\)$/);
+    assert.equal(BigInt((await x.registers()).r4), 42n);
+  });
+
   itWithPpc64Tools(['big'], 'pauses a guest spinning in a loop, and stops at an illegal instruction saying where', async function () {
     const spin = path.join(tmp, 'spin.s');
     fs.writeFileSync(spin, '# kvm-guest: arch=ppc64\nloop:\n    addi 3,3,1\n    b loop\n');
