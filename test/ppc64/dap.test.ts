@@ -6,7 +6,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { guest } from '../helpers/cli';
+import { spawn } from 'node:child_process';
+import { CLI, guest } from '../helpers/cli';
+import { MessageStream, send } from '../helpers/stdio-rpc';
 import { ADAPTER, lineOf, Session } from '../helpers/dap-session';
 import { itWithPpc64Tools } from '../helpers/ppc64-tools';
 
@@ -206,6 +208,30 @@ describe('ppc64: debug adapter (DAP) on the software CPU', function () {
     await x.launch({ program: HELLO });
     await terminated;
     assert.equal(x.stdout, 'Hello from POWER!\n');
+  });
+
+  itWithPpc64Tools(['big'], '`kvm-guest dap --arch ppc64` makes launches ppc64 when neither they nor the program say', async function () {
+    // Only data directives: nothing in the file says POWER (the words are the seed's instructions).
+    const words = path.join(tmp, 'words.s');
+    fs.writeFileSync(words, '    .long 0x3a000008\n    .long 0x3a200004\n    .long 0x7e5089d6\n');
+    const child = spawn(process.execPath, [CLI, 'dap', '--arch', 'ppc64'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const stream = new MessageStream(child);
+    try {
+      send(child, { seq: 1, type: 'request', command: 'initialize', arguments: { adapterID: 'kvm-guest', pathFormat: 'path', linesStartAt1: true, columnsStartAt1: true } });
+      await stream.waitFor('initialized', (m) => m.event === 'initialized');
+      send(child, { seq: 2, type: 'request', command: 'launch', arguments: { program: words } });
+      const launched = await stream.waitFor('the launch response', (m) => m.command === 'launch');
+      assert.equal(launched.success, true, launched.message);
+      send(child, { seq: 3, type: 'request', command: 'configurationDone', arguments: {} });
+      const exited = await stream.waitFor('exited', (m) => m.event === 'exited');
+      assert.equal(exited.body.exitCode, 0);
+      const text = stream.messages.filter((m) => m.event === 'output').map((m) => m.body.output).join('');
+      assert.match(text, /words\.s: ppc64 big-endian \(architecture from --arch/);
+      assert.match(text, /ran off the end of the program at 0x10c/);
+    } finally {
+      child.stdin.end();
+      child.kill();
+    }
   });
 
   itWithPpc64Tools(['big'], 'a build error fails the launch and names file:line', async function () {
