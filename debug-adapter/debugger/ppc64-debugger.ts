@@ -277,13 +277,14 @@ export class Ppc64Debugger {
         return;
       case 'stackTrace': {
         const r = this.requireStopped();
-        const loc = this.info?.lines.locate(Number(r.pc));
-        const sym = this.info?.symbols.at(Number(r.pc));
-        const name = sym ? (sym.offset ? `${sym.symbol.name}+0x${sym.offset.toString(16)}` : sym.symbol.name) : hex(r.pc);
-        const frame: DebugProtocol.StackFrame = { id: 1, name, line: loc?.line ?? 0, column: loc ? Math.max(loc.column, 1) : 0, instructionPointerReference: linearRef(r.pc) };
-        if (loc) frame.source = { name: path.basename(loc.file), path: loc.file };
-        else frame.presentationHint = 'subtle';
-        response.body = { stackFrames: [frame], totalFrames: 1 };
+        const frames = [this.frameAt(r.pc, 0)];
+        // The caller: LR, when the instruction before it is a branch-and-link (a leaf function has
+        // not saved LR, and the seed-style guests keep no stack frames to walk further).
+        const callWord = r.lr >= 4n && r.lr !== r.pc ? this.machine!.instructionWord(r.lr - 4n) : undefined;
+        if (callWord !== undefined && isPpc64Call(callWord)) frames.push(this.frameAt(r.lr, 1));
+        const b = a as DebugProtocol.StackTraceArguments;
+        const start = b.startFrame ?? 0;
+        response.body = { stackFrames: frames.slice(start, start + (b.levels || frames.length)), totalFrames: frames.length };
         return this.dap.send(response);
       }
       case 'scopes':
@@ -371,6 +372,18 @@ export class Ppc64Debugger {
         if (command.startsWith('kvmGuest/'))
           throw new Error(`the Machine view shows x86 state (GDT, page tables, control registers); a ppc64 guest has none of it: see the Variables view`);
     }
+  }
+
+  /** A frame at `pc`; a caller's (index > 0) shows the line of its call, the instruction before. */
+  private frameAt(pc: bigint, index: number): DebugProtocol.StackFrame {
+    const at = index > 0 ? pc - 4n : pc;
+    const loc = this.info?.lines.locate(Number(at));
+    const sym = this.info?.symbols.at(Number(at));
+    const name = sym ? (sym.offset ? `${sym.symbol.name}+0x${sym.offset.toString(16)}` : sym.symbol.name) : hex(pc);
+    const frame: DebugProtocol.StackFrame = { id: index + 1, name, line: loc?.line ?? 0, column: loc ? Math.max(loc.column, 1) : 0, instructionPointerReference: linearRef(pc) };
+    if (loc) frame.source = { name: path.basename(loc.file), path: loc.file };
+    else frame.presentationHint = 'subtle';
+    return frame;
   }
 
   /** A memory reference as a guest-physical address (real mode: the top four EA bits are ignored). */

@@ -210,6 +210,28 @@ describe('ppc64: debug adapter (DAP) on the software CPU', function () {
     assert.equal(x.stdout, 'Hello from POWER!\n');
   });
 
+  itWithPpc64Tools(['big'], 'a call with bl: the caller\'s frame from LR, step over runs the call, step out returns to the caller', async function () {
+    const src = path.join(tmp, 'call.s');
+    fs.writeFileSync(src, [
+      '# kvm-guest: arch=ppc64', '_start:', '    li 3,1', '    bl double', '    li 4,2', '    b end', 'double:', '    add 3,3,3', '    blr', 'end:', '',
+    ].join('\n'));
+    const x = await session();
+    await x.launch({ program: src }, { [src]: [lineOf(src, /add 3,3,3/)] });
+    assert.equal((await x.stopped()).body.reason, 'breakpoint');
+    const frames = (await x.dc.stackTraceRequest({ threadId: 1 })).body.stackFrames;
+    assert.deepEqual(frames.map((f) => [f.name, f.line]), [['double', lineOf(src, /add 3,3,3/)], ['_start+0x4', lineOf(src, /bl double/)]]);
+    const out = await x.step('stepOut');
+    assert.equal(out.line, lineOf(src, /li 4,2/));
+    assert.equal(BigInt((await x.registers()).r3), 2n);
+
+    const y = await session();
+    await y.launch({ program: src }, { [src]: [lineOf(src, /bl double/)] });
+    await y.stopped();
+    const over = await y.step('next');
+    assert.equal(over.line, lineOf(src, /li 4,2/), 'next runs the whole call');
+    assert.equal(BigInt((await y.registers()).r3), 2n);
+  });
+
   itWithPpc64Tools(['big'], '`kvm-guest dap --arch ppc64` makes launches ppc64 when neither they nor the program say', async function () {
     // Only data directives: nothing in the file says POWER (the words are the seed's instructions).
     const words = path.join(tmp, 'words.s');
