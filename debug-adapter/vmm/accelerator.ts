@@ -94,6 +94,29 @@ export interface VcpuEnvironment {
   counters: ExitCounters;
   /** The shared control block: CTL.STOP non-zero means "return { kind: 'kicked' }" soon. */
   ctl: Int32Array;
+  /** The interrupt controllers (local APIC + I/O APIC): what an accelerator without its own delivers. */
+  interrupts: InterruptSource;
+}
+
+/**
+ * External interrupts as a vCPU sees them (the monitor's local APIC behind it). The vCPU delivers
+ * `acknowledge()`'s vector through the IDT/IVT at an instruction boundary while RFLAGS.IF = 1, and
+ * calls `idle()` when the guest executes HLT with IF = 1.
+ */
+export interface InterruptSource {
+  /** The vector the CPU would take now if IF allowed, or undefined. */
+  pending(): number | undefined;
+  /** The CPU takes the pending vector (IRR → ISR); undefined when there is none. */
+  acknowledge(): number | undefined;
+  /**
+   * HLT with IF = 1: waits until an interrupt is pending ('pending'), the main thread asks for a
+   * stop ('kicked'), or nothing can ever raise one ('never': the run ends halted, as before).
+   */
+  idle(ctl: Int32Array): 'pending' | 'kicked' | 'never';
+  /** Nanoseconds until a timer or an input poll may raise an interrupt on its own; undefined: none. */
+  nextEventNs(): bigint | undefined;
+  /** Set by the vCPU: called when a vector may have become deliverable (e.g. during an MMIO write). */
+  onChange: () => void;
 }
 
 /** The worker-thread side of a vCPU. */

@@ -9,6 +9,10 @@ import type { AcceleratorName, DebugArm, KickHandle, MemoryAccess, Watch } from 
 export type OutputDevice = 'uart' | 'debugcon' | 'pseudo-serial';
 export const OUTPUT_DEVICES: readonly OutputDevice[] = ['uart', 'debugcon', 'pseudo-serial'];
 
+/** virtio-mmio devices a machine can have (`--device`, the `devices` launch attribute). */
+export type VirtioDeviceKind = 'virtio-rng' | 'virtio-console';
+export const VIRTIO_DEVICE_KINDS: readonly VirtioDeviceKind[] = ['virtio-rng', 'virtio-console'];
+
 /** Int32 slots of the control SharedArrayBuffer. */
 export const CTL = {
   /** Non-zero asks the worker to stop: a StopRequest code. */
@@ -34,6 +38,7 @@ export interface WorkerInit {
   output: SharedArrayBuffer;
   input: SharedArrayBuffer;
   outputDevices: OutputDevice[];
+  devices: VirtioDeviceKind[];
 }
 
 /**
@@ -124,4 +129,6 @@ export type WorkerResponse =
   | { type: 'translated'; physical: bigint | null }
   | { type: 'ok' }
   | { type: 'unmapped'; access: UnmappedAccess; rip: bigint; csBase: bigint }
+  /** A device met something a guest should not do (once per kind): the run goes on. */
+  | { type: 'device-event'; message: string }
   | { type: 'error'; message: string };

@@ -8,6 +8,9 @@ import { MmioBus, PortBus, UnmappedAccess } from './devices/bus';
 import { ByteSink, ByteSource, Uart16550, UART_COM1 } from './devices/uart16550';
 import { DebugConsolePort, DEBUG_CONSOLE_PORT, PostCodePort, POST_CODE_PORT, PseudoSerialPort, PSEUDO_SERIAL_PORT } from './devices/output-ports';
 import { ByteRing } from './byte-ring';
+import { InterruptPlatform } from './devices/interrupt-platform';
+import { IOAPIC_BASE, IOAPIC_WINDOW } from './devices/ioapic';
+import { LAPIC_BASE, LAPIC_WINDOW } from './devices/local-apic';
 import { ExitCounters } from './exit-counters';
 import { debugRun } from './debug-engine';
 import { createVcpu } from './vcpu-factory';
@@ -59,8 +62,17 @@ function serve(init: WorkerInit): void {
   ports.register(new PseudoSerialPort(sinkFor('pseudo-serial'), input), PSEUDO_SERIAL_PORT);
   ports.register(new PostCodePort(), POST_CODE_PORT);
   const counters = new ExitCounters();
+  const reported = new Set<string>();
+  const reportDeviceEvent = (message: string): void => {
+    if (reported.has(message)) return;
+    reported.add(message);
+    post({ type: 'device-event', message });
+  };
+  const interrupts = new InterruptPlatform(reportDeviceEvent);
+  mmio.register(interrupts.ioapic, IOAPIC_BASE, IOAPIC_WINDOW);
+  mmio.register(interrupts.lapic, LAPIC_BASE, LAPIC_WINDOW);
 
-  const env: VcpuEnvironment = { memory, memoryAddress: init.memAddress, ports, mmio, counters, ctl };
+  const env: VcpuEnvironment = { memory, memoryAddress: init.memAddress, ports, mmio, counters, ctl, interrupts };
   const cpu = (vcpu = createVcpu(init.accelerator, init.vcpu, env));
   {
     const start = initialState(init.mode, init.entry, cpu.getState().sregs);

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import * as libc from '../../debug-adapter/vmm/libc';
 import { MmioBus, PortBus, UnmappedAccess } from '../../debug-adapter/vmm/devices/bus';
 import { ExitCounters } from '../../debug-adapter/vmm/exit-counters';
+import { InterruptPlatform } from '../../debug-adapter/vmm/devices/interrupt-platform';
 import { EntryPoint, initialState, writeModeTables } from '../../debug-adapter/vmm/cpu-modes';
 import { TcgVcpu } from '../../debug-adapter/vmm/tcg/tcg-vcpu';
 import type { CpuMode } from '../../debug-adapter/toolchain/modes';
@@ -38,7 +39,8 @@ export function makeRig(memSize = 2 << 20, ctlBuffer = new SharedArrayBuffer(16)
   const mmio = new MmioBus((a) => unmapped.push(a));
   const counters = new ExitCounters();
   const ctl = new Int32Array(ctlBuffer);
-  const vcpu = new TcgVcpu({}, { memory: mem, memoryAddress: mapping.address, ports, mmio, counters, ctl });
+  const interrupts = new InterruptPlatform(() => {}); // the rig maps no APIC: nothing reports
+  const vcpu = new TcgVcpu({}, { memory: mem, memoryAddress: mapping.address, ports, mmio, counters, ctl, interrupts });
   return {
     vcpu, mem, view: new DataView(mapping.buffer), output, counters, ctl, unmapped, mapping,
     close() {

@@ -49,6 +49,9 @@ const PAGE = 0x1000;
 /** The end of the guest-physical space mapped as MMIO (MAXPHYADDR 40 of the emulated CPU). */
 const MMIO_END = 2 ** 40;
 const HLT = 0xf4;
+const RFLAGS_IF = 1n << 9n;
+/** While an interrupt waits for RFLAGS.IF, how long the guest runs between looks (microseconds). */
+const IF_POLL_US = 1000;
 
 type Stop =
   | { kind: 'breakpoint'; pc: bigint }
@@ -98,6 +101,10 @@ export class TcgVcpu implements Vcpu {
   private readonly mmioPages = new Set<number>();
   private readonly mmioBuffers = [1, 2, 4, 8].map((n) => new Uint8Array(n));
   private closed = false;
+  /** Inside uc_emu_start: an interrupt that becomes deliverable stops the run so that it is taken. */
+  private emulating = false;
+  /** The guest is in the HLT state (RFLAGS.IF = 1) and waits for an interrupt; a stop left it there. */
+  private inHalt = false;
   /**
    * CR2 as the architecture defines it: set by the monitor or by a #PF we deliver. Unicorn 2.0.1's
    * own CR2 is not trustworthy after a run (seen: 0xfffffffffffffffe after a long-mode #PF that the
@@ -214,6 +221,12 @@ export class TcgVcpu implements Vcpu {
       return false;
     }, EventMemCallback);
 
+    // An interrupt raised while the guest runs (an MMIO write to a device, an EOI letting a lower
+    // vector through) is taken at the end of the current block: run() delivers it.
+    env.interrupts.onChange = (): void => {
+      if (this.emulating && env.interrupts.pending() !== undefined) lib.uc_emu_stop(uc);
+    };
+
     // Exceptions and INT n: remember the vector and where, stop; run() delivers it.
     const intrCb = register((_uc: number, intno: number): void => {
       if (!this.stop) this.stop = { kind: 'exception', vector: intno, rip: this.state.rip() };
@@ -267,6 +280,7 @@ export class TcgVcpu implements Vcpu {
 
   setState(regs?: Regs, sregs?: SRegs): void {
     if (sregs) this.cr2 = sregs.cr2;
+    if (regs) this.inHalt = false; // the debugger moved the CPU on
     this.state.write(regs, sregs);
   }
 
@@ -468,20 +482,27 @@ export class TcgVcpu implements Vcpu {
     if (Atomics.load(ctl, 0) !== 0) return { kind: 'kicked' };
     let resuming = true;
     for (;;) {
+      const stepping = this.arm.singleStep;
+      const irq = this.takeInterrupt(stepping);
+      if (irq === 'taken') resuming = false; // the handler's first instruction may have a breakpoint
+      else if (irq) return irq;
       const { rip, csBase } = this.state.ripAndCsBase();
       const startPc = csBase + rip;
       this.skipBreakpointAt = resuming ? startPc : -1n;
       resuming = false;
-      const stepping = this.arm.singleStep;
       this.stop = undefined;
       this.lastHookPc = undefined;
       this.stepStarted = false;
       this.pendingWatch = undefined;
+      const limits = this.interruptWindow();
       let err: number;
       try {
-        err = this.lib.uc_emu_start(this.uc, rip, NEVER, 0, 0);
+        this.emulating = true;
+        err = this.lib.uc_emu_start(this.uc, rip, NEVER, limits.timeoutUs, limits.count);
       } catch (e) {
         return { kind: 'internal-error', message: `uc_emu_start: ${e instanceof Error ? e.message : String(e)}` };
+      } finally {
+        this.emulating = false;
       }
       const stop = this.stop as Stop | undefined;
       this.stop = undefined;
@@ -524,21 +545,78 @@ export class TcgVcpu implements Vcpu {
         continue;
       }
 
-      // Stopped without a hook's reason: HLT, the instruction count, or a kick.
+      // Stopped without a hook's reason: HLT, the instruction count, a kick, or an interrupt.
       const s = this.state.read();
       const pc = s.sregs.cs.base + s.regs.rip;
       if (stepping) {
-        if (pc !== startPc && this.bytesAt(s.sregs, startPc, 1)[0] === HLT && pc === startPc + 1n) return this.halted();
+        if (pc !== startPc && this.bytesAt(s.sregs, startPc, 1)[0] === HLT && pc === startPc + 1n) {
+          const halt = this.halt(s.regs.rflags);
+          if (halt) return halt;
+          return this.takeInterrupt(true) as VcpuExit; // woken: the step ends in the handler
+        }
         if (pc === startPc && Atomics.load(ctl, 0) !== 0) return { kind: 'kicked' };
         return { kind: 'step', pc };
       }
-      if (this.bytesAt(s.sregs, pc - 1n, 1)[0] === HLT) return this.halted();
-      return { kind: 'kicked' };
+      if (this.bytesAt(s.sregs, pc - 1n, 1)[0] === HLT) {
+        const halt = this.halt(s.regs.rflags);
+        if (halt) return halt;
+        continue;
+      }
+      if (Atomics.load(ctl, 0) !== 0) return { kind: 'kicked' };
+      // An interrupt window or a timer ended the run: take what is pending and go on.
     }
   }
 
-  private halted(): VcpuExit {
+  /**
+   * Delivers the pending external interrupt if RFLAGS.IF allows, and resumes a HLT the guest is
+   * still in. Returns 'taken' when an interrupt was delivered (the run goes on), an exit when the
+   * run must end (a stop request in HLT, a triple fault, a step that ends in the handler), or
+   * undefined when nothing was delivered.
+   */
+  private takeInterrupt(stepping: boolean): VcpuExit | 'taken' | undefined {
+    const irq = this.env.interrupts;
+    if (this.inHalt) {
+      const w = irq.idle(this.env.ctl);
+      if (w === 'kicked') return { kind: 'kicked' };
+      this.inHalt = false;
+      if (w === 'never') return { kind: 'halt' };
+    }
+    if (irq.pending() === undefined || !(this.state.readReg(X86.RFLAGS) & RFLAGS_IF)) return undefined;
+    const vector = irq.acknowledge();
+    if (vector === undefined) return undefined;
+    this.env.counters.add('INTERRUPT');
+    const exit = this.deliver({ vector, kind: 'trap' }, this.state.rip());
+    if (exit) return exit;
+    return stepping ? { kind: 'step', pc: this.pc() } : 'taken';
+  }
+
+  /**
+   * How long the next uc_emu_start may run (microseconds, 0 = no limit): an interrupt waiting for
+   * IF = 1 needs the run cut short now and then (Unicorn cannot tell us when STI, POPF or IRET sets
+   * IF), and a timer or an input poll needs it to end when they are due.
+   */
+  private interruptWindow(): { timeoutUs: number; count: number } {
+    const irq = this.env.interrupts;
+    const waiting = irq.pending() !== undefined && !(this.state.readReg(X86.RFLAGS) & RFLAGS_IF);
+    const next = irq.nextEventNs();
+    let us = next === undefined ? 0 : Math.max(1, Math.ceil(Number(next) / 1000));
+    if (waiting) us = us === 0 ? IF_POLL_US : Math.min(us, IF_POLL_US);
+    return { count: 0, timeoutUs: us };
+  }
+
+  /**
+   * The guest executed HLT (RIP after it). With IF = 1 and something that can raise an interrupt,
+   * the CPU sleeps until one comes (undefined: go on and take it); otherwise the run ends halted.
+   */
+  private halt(rflags: bigint): VcpuExit | undefined {
     this.env.counters.add('HLT');
+    if (!(rflags & RFLAGS_IF)) return { kind: 'halt' };
+    const w = this.env.interrupts.idle(this.env.ctl);
+    if (w === 'pending') return undefined;
+    if (w === 'kicked') {
+      this.inHalt = true;
+      return { kind: 'kicked' };
+    }
     return { kind: 'halt' };
   }
 
