@@ -128,7 +128,9 @@ export class Driver {
     return (this.status & S.FEATURES_OK) !== 0;
   }
 
+  /** Queue setup as a driver does it: fresh (zeroed) rings, then the registers. */
   setupQueue(index: number, ring: Ring): void {
+    for (const [start, length] of ring.regions) if (start + length <= this.ram.length) this.ram.fill(0, start, start + length);
     this.write(R.QUEUE_SEL, index);
     this.write(R.QUEUE_NUM, ring.size);
     this.write(R.QUEUE_DESC_LOW, ring.desc);
