@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { Driver, VERSION_1 } from './guest-driver';
 import { VirtioRng } from '../../../debug-adapter/vmm/devices/virtio/virtio-rng';
+import type { VirtioDevice } from '../../../debug-adapter/vmm/devices/virtio/virtio-device';
 import {
   VIRTIO_MMIO as R, VIRTIO_STATUS as S, VIRTIO_F_EVENT_IDX, VIRTIO_F_INDIRECT_DESC, VIRTIO_MMIO_WINDOW, featureBit,
 } from '../../../debug-adapter/vmm/devices/virtio/virtio-abi';
@@ -228,5 +229,38 @@ describe('virtio-mmio transport: bad register accesses', function () {
     d.notify(7);
     assert.equal(d.host.reports.length, 1);
     assert.equal(d.status & S.DEVICE_NEEDS_RESET, 0);
+  });
+});
+
+describe('virtio-mmio transport: robustness and the ioeventfd path', function () {
+  it('queueNotify(index) serves the queue exactly as a QueueNotify write does', function () {
+    const d = rngDriver();
+    const [ring] = d.init(VERSION_1, [8]);
+    ring.setDesc(0, 0x8000, 8, 2);
+    ring.post(0);
+    d.transport.queueNotify(0);
+    assert.equal(ring.usedIdx, 1);
+    assert.equal(d.host.level, true);
+    assert.equal(d.transport.snapshot().notifications, 1);
+  });
+
+  it('a device that throws is reported once as an internal error and never escapes mmioWrite or poll', function () {
+    const broken: VirtioDevice = {
+      name: 'broken', deviceId: 42, features: 0n, queues: [{ name: 'q', maxSize: 8 }], config: new Uint8Array(0),
+      reset() {},
+      queueNotified() { throw new Error('boom'); },
+      poll() { throw new Error('bang'); },
+    };
+    const d = new Driver(broken, new Uint8Array(0x10000));
+    d.init(VERSION_1, [8]);
+    assert.doesNotThrow(() => d.notify(0));
+    assert.doesNotThrow(() => d.transport.poll());
+    assert.equal(d.host.reports.length, 1);
+    assert.match(d.host.reports[0], /internal error serving queue 0: boom/);
+  });
+
+  it('refuses, at construction, a device whose queue maximum is not a power of two', function () {
+    const odd: VirtioDevice = { ...new VirtioRng(), queues: [{ name: 'q', maxSize: 100 }], reset() {}, queueNotified() {} };
+    assert.throws(() => new Driver(odd, new Uint8Array(0x1000)), /not a power of two/);
   });
 });

@@ -46,7 +46,14 @@ describe('virtqueue: serving requests', function () {
     const q = d.transport.snapshot().queues[0];
     assert.equal(q.served, 1);
     assert.deepEqual(q.recent, [{ head: 0, readable: 0, written: 64 }]);
+    assert.equal(q.availIdx, 1);
+    assert.equal(q.lastAvailIdx, 1);
+    assert.equal(q.usedIdx, 1);
     assert.equal(d.transport.snapshot().interrupts, 1);
+    assert.equal(d.transport.snapshot().interruptLine, false);
+    assert.deepEqual(d.transport.descriptorTable(0, 1), [{ index: 0, address: '0x0000000000008100', length: 64, flags: WRITE, next: 0 }]);
+    assert.equal(d.transport.descriptorTable(0).length, 8);
+    assert.deepEqual(d.transport.descriptorTable(5), []);
     assert.deepEqual(d.host.reports, []);
   });
 
@@ -93,6 +100,16 @@ describe('virtqueue: serving requests', function () {
     assert.deepEqual(changesOutside(before, d.ram, [...ring.regions, [0x9000, 32], [0x9100, 16]]), []);
     assert.deepEqual(d.transport.snapshot().queues[0].recent, [{ head: 0, readable: 8, written: 48 }]);
     assert.equal(d.status & S.DEVICE_NEEDS_RESET, 0);
+  });
+
+  it('accepts an indirect table at any address (the spec aligns only the three ring areas)', function () {
+    const { d, ring } = setup(VERSION_1 | INDIRECT_DESC);
+    ring.setDesc(0, 0x7008, 16, INDIRECT);
+    ring.setDesc(0, 0x9000, 8, WRITE, 0, 0x7008);
+    ring.post(0);
+    d.notify(0);
+    assert.deepEqual(ring.usedElem(0), { id: 0, len: 8 });
+    assert.deepEqual(d.host.reports, []);
   });
 
   it('wraps avail and used idx at 65536 and keeps serving', function () {

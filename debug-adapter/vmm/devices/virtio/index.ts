@@ -3,7 +3,7 @@
 export * from './virtio-abi';
 export * from './virtio-host';
 export type { VirtioDevice, QueueSpec } from './virtio-device';
-export type { DescriptorChain, QueueAccess, RequestRecord } from './virtqueue';
+export type { DescriptorChain, DescriptorEntry, QueueAccess, RequestRecord } from './virtqueue';
 export type { VirtioSnapshot, VirtqueueSnapshot } from './virtio-snapshot';
 export { VirtioMmioTransport } from './mmio-transport';
 export { VirtioRng, RNG_MAX_REQUEST, RNG_QUEUE_SIZE } from './virtio-rng';

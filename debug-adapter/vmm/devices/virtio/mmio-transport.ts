@@ -19,6 +19,7 @@ import { ProblemLog } from './virtio-host';
 import type { InterruptLine, VirtioEvents } from './virtio-host';
 import type { VirtioDevice } from './virtio-device';
 import { SplitVirtqueue } from './virtqueue';
+import type { DescriptorEntry } from './virtqueue';
 import {
   VIRTIO_F_EVENT_IDX, VIRTIO_F_INDIRECT_DESC, VIRTIO_F_VERSION_1, VIRTIO_INT_CONFIG_CHANGE, VIRTIO_INT_USED_BUFFER,
   VIRTIO_MMIO as R, VIRTIO_MMIO_MAGIC, VIRTIO_MMIO_VENDOR_ID, VIRTIO_MMIO_VERSION, VIRTIO_MMIO_WINDOW, VIRTIO_STATUS as S,
@@ -85,21 +86,12 @@ export class VirtioMmioTransport implements MmioDevice {
   }
 
   mmioRead(address: number, data: Uint8Array): void {
-    try {
-      this.read(address - this.base, data);
-    } catch (e) {
-      // Never let a device bug take the vCPU loop down; say what happened once.
-      data.fill(0);
-      this.problems.report('internal-error', `internal error on read at ${hex(address)}: ${(e as Error).message}`);
-    }
+    data.fill(0);
+    this.guarded(`on read at ${hex(address)}`, undefined, () => this.read(address - this.base, data));
   }
 
   mmioWrite(address: number, data: Uint8Array): void {
-    try {
-      this.write(address - this.base, data);
-    } catch (e) {
-      this.problems.report('internal-error', `internal error on write at ${hex(address)}: ${(e as Error).message}`);
-    }
+    this.guarded(`on write at ${hex(address)}`, undefined, () => this.write(address - this.base, data));
   }
 
   /**
@@ -109,8 +101,37 @@ export class VirtioMmioTransport implements MmioDevice {
    */
   poll(): boolean {
     if (!this.operational()) return false;
-    this.device.poll?.(this.queues);
-    return this.signalUsedBuffers();
+    return this.guarded('while polling', false, () => {
+      this.device.poll?.(this.queues);
+      return this.signalUsedBuffers();
+    });
+  }
+
+  /**
+   * What a QueueNotify write of `value` (the queue index) does; public for the ioeventfd path,
+   * where KVM swallows the write and the monitor learns of it from the eventfd.
+   */
+  queueNotify(value: number): void {
+    this.notifications++;
+    if (!(this.status & S.DRIVER_OK)) {
+      this.problems.report('notify-before-driver-ok', `QueueNotify ${value} before DRIVER_OK (ignored)`);
+      return;
+    }
+    if (!this.operational()) return; // needs reset or failed: nothing is served until a reset
+    const q = this.queues[value];
+    if (!q || !q.ready) {
+      this.problems.report('notify-bad-queue', `QueueNotify for queue ${value}, which ${q ? 'is not ready' : 'does not exist'} (ignored)`);
+      return;
+    }
+    this.guarded(`serving queue ${value}`, false, () => {
+      this.device.queueNotified(value, this.queues);
+      return this.signalUsedBuffers();
+    });
+  }
+
+  /** Queue `index`'s descriptor table as it stands in guest RAM (first `limit` entries), for the views. */
+  descriptorTable(index: number, limit = 64): DescriptorEntry[] {
+    return this.queues[index]?.descriptors(limit) ?? [];
   }
 
   /** The device changed its config space: bump ConfigGeneration and notify a running driver. */
@@ -136,6 +157,7 @@ export class VirtioMmioTransport implements MmioDevice {
       negotiatedFeatures: featureHex(this.negotiated),
       negotiatedFeatureNames: featureNames(this.negotiated, this.device.deviceId),
       interruptStatus: this.interruptStatus,
+      interruptLine: this.lineLevel,
       configGeneration: this.configGeneration,
       queues: this.queues.map((q, index) => ({
         index,
@@ -146,6 +168,7 @@ export class VirtioMmioTransport implements MmioDevice {
         descAddress: hex64(q.descLow, q.descHigh),
         driverAddress: hex64(q.driverLow, q.driverHigh),
         deviceAddress: hex64(q.deviceLow, q.deviceHigh),
+        availIdx: q.driverAvailIdx(),
         lastAvailIdx: q.lastAvailIdx,
         usedIdx: q.usedIdx,
         served: q.served,
@@ -164,8 +187,7 @@ export class VirtioMmioTransport implements MmioDevice {
       for (let i = 0; i < data.length; i++) data[i] = config[offset - R.CONFIG + i] ?? 0;
       return;
     }
-    data.fill(0);
-    if (!this.registerAccess(offset, data, 'read')) return;
+    if (!this.registerAccess(offset, data, 'read')) return; // data is already zeroed
     const value = this.readRegister(offset);
     for (let i = 0; i < 4; i++) data[i] = (value >>> (8 * i)) & 0xff;
   }
@@ -240,7 +262,7 @@ export class VirtioMmioTransport implements MmioDevice {
       case R.QUEUE_SEL: this.queueSel = value; return;
       case R.QUEUE_NUM: this.setupQueue(offset, (q) => this.setQueueSize(q, value)); return;
       case R.QUEUE_READY: this.setupQueue(offset, (q) => this.setQueueReady(q, value)); return;
-      case R.QUEUE_NOTIFY: this.notify(value); return;
+      case R.QUEUE_NOTIFY: this.queueNotify(value); return;
       case R.INTERRUPT_ACK:
         this.interruptStatus &= ~value;
         this.updateLine();
@@ -344,20 +366,14 @@ export class VirtioMmioTransport implements MmioDevice {
     return (this.status & (S.DRIVER_OK | S.DEVICE_NEEDS_RESET | S.FAILED)) === S.DRIVER_OK;
   }
 
-  private notify(value: number): void {
-    this.notifications++;
-    if (!(this.status & S.DRIVER_OK)) {
-      this.problems.report('notify-before-driver-ok', `QueueNotify ${value} before DRIVER_OK (ignored)`);
-      return;
+  /** Never let a device bug take the vCPU loop down: report it once and carry on. */
+  private guarded<T>(what: string, fallback: T, action: () => T): T {
+    try {
+      return action();
+    } catch (e) {
+      this.problems.report('internal-error', `internal error ${what}: ${(e as Error).message}`);
+      return fallback;
     }
-    if (!this.operational()) return; // needs reset or failed: nothing is served until a reset
-    const q = this.queues[value];
-    if (!q || !q.ready) {
-      this.problems.report('notify-bad-queue', `QueueNotify for queue ${value}, which ${q ? 'is not ready' : 'does not exist'} (ignored)`);
-      return;
-    }
-    this.device.queueNotified(value, this.queues);
-    this.signalUsedBuffers();
   }
 
   private signalUsedBuffers(): boolean {

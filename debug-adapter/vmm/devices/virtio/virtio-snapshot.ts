@@ -16,6 +16,8 @@ export interface VirtqueueSnapshot {
   descAddress: string;
   driverAddress: string;
   deviceAddress: string;
+  /** The driver's avail idx as it stands in guest RAM (undefined while the ring is outside RAM). */
+  availIdx: number | undefined;
   /** The next avail idx the device will read (free-running, mod 2^16). */
   lastAvailIdx: number;
   /** The device's used idx (free-running, mod 2^16). */
@@ -39,6 +41,8 @@ export interface VirtioSnapshot {
   negotiatedFeatures: string;
   negotiatedFeatureNames: string[];
   interruptStatus: number;
+  /** Whether the interrupt line is asserted. */
+  interruptLine: boolean;
   configGeneration: number;
   queues: VirtqueueSnapshot[];
   /** Notifications sent to the driver (used-buffer and config-change). */

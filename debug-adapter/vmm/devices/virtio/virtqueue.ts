@@ -35,6 +35,15 @@ export interface RequestRecord {
   written: number;
 }
 
+/** One descriptor as the views show it (flags: NEXT 1, WRITE 2, INDIRECT 4). */
+export interface DescriptorEntry {
+  index: number;
+  address: string;
+  length: number;
+  flags: number;
+  next: number;
+}
+
 const RECENT_REQUESTS = 8;
 const MAX_CHAIN_BYTES = 0xffffffff; // §2.7.5: a chain is at most 2^32 bytes; used.len is 32-bit
 
@@ -91,6 +100,24 @@ export class SplitVirtqueue implements QueueAccess {
     return address64(this.deviceLow, this.deviceHigh);
   }
 
+  /** The driver's avail idx as it stands in RAM, or undefined while the avail ring is not in RAM. */
+  driverAvailIdx(): number | undefined {
+    const avail = this.driverAddress;
+    return this.ram.contains(avail, 4) ? this.ram.u16(avail + 2) : undefined;
+  }
+
+  /** The descriptor table as it stands in RAM (the first `limit` entries), for the views. */
+  descriptors(limit: number): DescriptorEntry[] {
+    const table = this.descAddress;
+    const out: DescriptorEntry[] = [];
+    for (let i = 0; i < Math.min(this.size, limit); i++) {
+      const d = table + VIRTQ_DESC_SIZE * i;
+      if (!this.ram.contains(d, VIRTQ_DESC_SIZE)) break;
+      out.push({ index: i, address: hex64(this.ram.u32(d), this.ram.u32(d + 4)), length: this.ram.u32(d + 8), flags: this.ram.u16(d + 12), next: this.ram.u16(d + 14) });
+    }
+    return out;
+  }
+
   /** The next available chain, or undefined when there is none or the queue is broken/not ready. */
   pop(): DescriptorChain | undefined {
     if (!this.ready || this.broken) return undefined;
@@ -118,9 +145,11 @@ export class SplitVirtqueue implements QueueAccess {
 
   /** Put a served chain in the used ring with the number of bytes written into it. */
   complete(chain: DescriptorChain, written: number): void {
-    if (!this.ready || this.broken) return;
+    const used = this.deviceAddress;
+    // Normally checked by the pop that produced `chain`; checked again in case a device completes
+    // a chain after the driver reset and moved the queue.
+    if (!this.ready || this.broken || !this.ram.contains(used, 6 + VIRTQ_USED_ELEM_SIZE * this.size)) return;
     const len = Math.max(0, Math.min(written, chain.writableLength));
-    const used = this.deviceAddress; // checked by checkAreas in the pop that produced `chain`
     const elem = used + 4 + VIRTQ_USED_ELEM_SIZE * (this.usedIdx & (this.size - 1));
     this.ram.setU32(elem, chain.head);
     this.ram.setU32(elem + 4, len);
@@ -197,8 +226,8 @@ export class SplitVirtqueue implements QueueAccess {
         if (inIndirect) throw new ChainFault('nested-indirect', `${this.name}: INDIRECT descriptor inside an indirect table`);
         if (flags & VIRTQ_DESC_F_NEXT) throw new ChainFault('indirect-with-next', `${this.name}: descriptor ${index} sets both INDIRECT and NEXT`);
         if (length === 0 || length % VIRTQ_DESC_SIZE !== 0) throw new ChainFault('indirect-table-size', `${this.name}: indirect table length ${length} is not a non-zero multiple of 16`);
-        if (!this.ram.contains(address, length) || address % VIRTQ_DESC_ALIGN !== 0) {
-          throw new ChainFault('descriptor-outside-ram', `${this.name}: indirect table ${where} (${length} bytes) is outside guest RAM or unaligned`);
+        if (!this.ram.contains(address, length)) {
+          throw new ChainFault('descriptor-outside-ram', `${this.name}: indirect table ${where} (${length} bytes) is outside guest RAM`);
         }
         table = address;
         tableSize = length / VIRTQ_DESC_SIZE;
