@@ -104,6 +104,8 @@ export interface VcpuEnvironment {
  * calls `idle()` when the guest executes HLT with IF = 1.
  */
 export interface InterruptSource {
+  /** Serves device work deferred from inside the CPU's run (virtio notifications on the software CPU). */
+  serviceDevices(): void;
   /** The vector the CPU would take now if IF allowed, or undefined. */
   pending(): number | undefined;
   /** The CPU takes the pending vector (IRR → ISR); undefined when there is none. */
@@ -115,8 +117,8 @@ export interface InterruptSource {
   idle(ctl: Int32Array): 'pending' | 'kicked' | 'never';
   /** Nanoseconds until a timer or an input poll may raise an interrupt on its own; undefined: none. */
   nextEventNs(): bigint | undefined;
-  /** Set by the vCPU: called when a vector may have become deliverable (e.g. during an MMIO write). */
-  onChange: () => void;
+  /** Whether anything can raise an interrupt while the guest runs (devices, an enabled local APIC). */
+  live(): boolean;
 }
 
 /** The worker-thread side of a vCPU. */

@@ -166,12 +166,12 @@ void irq_dispatch(uint32_t vector)
     mmio_write32(LAPIC_BASE + LAPIC_EOI, 0);
 }
 
-/* Waits with HLT (IF = 1) until the used ring of `vq` has a new entry or the timer fired. */
-static int wait_used(struct virtq *vq)
+/* Waits with HLT (IF = 1) until the used ring of `vq` has a new entry (or, with `timeout`, the timer fired). */
+static int wait_used(struct virtq *vq, int timeout)
 {
     for (;;) {
         __asm__ volatile("cli" : : : "memory");
-        if (*(volatile uint16_t *)&vq->used.idx != vq->last_used || timer_fired) {
+        if (*(volatile uint16_t *)&vq->used.idx != vq->last_used || (timeout && timer_fired)) {
             __asm__ volatile("sti" : : : "memory");
             break;
         }
@@ -187,7 +187,7 @@ static void console_write(const char *s, uint32_t n)
     for (uint32_t i = 0; i < n && i < sizeof output_line; i++)
         output_line[i] = s[i];
     virtq_post(console_base, 1, &console_queues[1], 0, output_line, n, 0);
-    wait_used(&console_queues[1]);
+    wait_used(&console_queues[1], 0);
 }
 
 static uint32_t length(const char *s)
@@ -244,7 +244,7 @@ void lse_main(const struct start_info *si)
     if (rng_base && virtio_init(rng_base, VIRTIO_ID_RNG, &rng_queue, 1)) {
         ioapic_route(rng_irq, RNG_VECTOR);
         virtq_post(rng_base, 0, &rng_queue, 0, random_bytes, sizeof random_bytes, 1);
-        int n = wait_used(&rng_queue);
+        int n = wait_used(&rng_queue, 0);
         serial_puts("virtio-rng: ");
         put_dec((uint32_t)(n < 0 ? 0 : n));
         serial_puts(" random bytes:");
@@ -267,7 +267,7 @@ void lse_main(const struct start_info *si)
         mmio_write32(LAPIC_BASE + LAPIC_TIMER_DIVIDE, 0xb);
         mmio_write32(LAPIC_BASE + LAPIC_LVT_TIMER, TIMER_VECTOR);
         mmio_write32(LAPIC_BASE + LAPIC_TIMER_INITIAL, 1000000000u);
-        int n = wait_used(&console_queues[0]);
+        int n = wait_used(&console_queues[0], 1);
         if (n > 0) {
             static char echo[96] = "echo: ";
             uint32_t k = length(echo);

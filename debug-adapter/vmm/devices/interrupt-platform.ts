@@ -33,12 +33,22 @@ export class InterruptPlatform implements InterruptSource {
     this.lapic = lapic = new LocalApic(this.ioapic, report);
   }
 
-  get onChange(): () => void {
-    return this.lapic.onChange;
+  /** Set by the owner: whether devices that raise interrupts are attached. */
+  devicesAttached = false;
+
+  live(): boolean {
+    return this.devicesAttached || this.deferred.length > 0 || this.lapic.enabled;
   }
 
-  set onChange(cb: () => void) {
-    this.lapic.onChange = cb;
+  private readonly deferred: (() => void)[] = [];
+
+  /** Device work to do at the CPU's next stop (see serviceDevices). */
+  defer(work: () => void): void {
+    this.deferred.push(work);
+  }
+
+  serviceDevices(): void {
+    while (this.deferred.length > 0) this.deferred.shift()!();
   }
 
   addSpontaneousSource(s: SpontaneousSource): void {
@@ -74,6 +84,7 @@ export class InterruptPlatform implements InterruptSource {
 
   idle(ctl: Int32Array): 'pending' | 'kicked' | 'never' {
     for (;;) {
+      this.serviceDevices();
       const live = this.pollInputs();
       if (this.pending() !== undefined) return 'pending';
       if (Atomics.load(ctl, CTL.STOP) !== 0) return 'kicked';

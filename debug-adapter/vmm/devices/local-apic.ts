@@ -86,8 +86,6 @@ export class LocalApic implements MmioDevice, InterruptMessageSink {
   private timerFired = 0;
   private readonly accepted = new Map<number, number>();
   private eois = 0;
-  /** Called when a vector may have become deliverable (the CPU should look at pending()). */
-  onChange: () => void = () => {};
 
   constructor(
     /** The I/O APIC that must hear EOIs of level-triggered vectors. */
@@ -123,7 +121,6 @@ export class LocalApic implements MmioDevice, InterruptMessageSink {
     this.irr.set(vector, true);
     this.tmr.set(vector, level);
     this.accepted.set(vector, (this.accepted.get(vector) ?? 0) + 1);
-    this.onChange();
   }
 
   /** SVR bit 8: a software-disabled APIC holds its interrupts. */
@@ -161,7 +158,6 @@ export class LocalApic implements MmioDevice, InterruptMessageSink {
     if (v < 0) return;
     this.isr.set(v, false);
     if (this.tmr.has(v)) this.eoiListener.endOfInterrupt(v);
-    this.onChange();
   }
 
   // --- timer -------------------------------------------------------------------------------------
@@ -236,14 +232,13 @@ export class LocalApic implements MmioDevice, InterruptMessageSink {
       return;
     }
     switch (reg) {
-      case REG.TPR: this.tpr = value & 0xff; this.onChange(); return;
+      case REG.TPR: this.tpr = value & 0xff; return;
       case REG.EOI: this.endOfInterrupt(); return;
       case REG.LDR: this.ldr = value & 0xff000000; return;
       case REG.DFR: this.dfr = (value | 0x0fffffff) >>> 0; return;
       case REG.SVR:
         this.svr = value & 0x13ff;
         if (!this.enabled) for (const r of LVT_REGS) this.lvt.set(r, this.lvt.get(r)! | LVT_MASKED);
-        this.onChange();
         return;
       case REG.ESR: this.esr = this.pendingEsr; this.pendingEsr = 0; return; // a write latches the errors
       case REG.ICR_HIGH: this.icrHigh = value & 0xff000000; return;
@@ -251,7 +246,6 @@ export class LocalApic implements MmioDevice, InterruptMessageSink {
       case REG.TIMER_INITIAL:
         this.timerInitial = value >>> 0;
         this.timerStart = value === 0 ? undefined : this.now();
-        this.onChange();
         return;
       case REG.TIMER_DIVIDE: this.timerDivide = value & 0xb; return;
       case REG.ID: case REG.VERSION: case REG.PPR: case REG.TIMER_CURRENT:

@@ -50,8 +50,14 @@ const PAGE = 0x1000;
 const MMIO_END = 2 ** 40;
 const HLT = 0xf4;
 const RFLAGS_IF = 1n << 9n;
-/** While an interrupt waits for RFLAGS.IF, how long the guest runs between looks (microseconds). */
-const IF_POLL_US = 1000;
+/**
+ * While something can raise an interrupt (a device, an enabled local APIC), the guest runs in
+ * pieces of this many instructions, and at each end device work is served and interrupts are
+ * taken. Unicorn's instruction count stops from inside a code hook, with a consistent state; a
+ * uc_emu_stop from another thread or from an MMIO callback does not (2.0.1 leaves RIP at an earlier
+ * chained block whose instructions already ran, measured), so it cannot be what delivers them.
+ */
+const LIVE_CHUNK_INSTRUCTIONS = 50_000;
 
 type Stop =
   | { kind: 'breakpoint'; pc: bigint }
@@ -101,8 +107,13 @@ export class TcgVcpu implements Vcpu {
   private readonly mmioPages = new Set<number>();
   private readonly mmioBuffers = [1, 2, 4, 8].map((n) => new Uint8Array(n));
   private closed = false;
-  /** Inside uc_emu_start: an interrupt that becomes deliverable stops the run so that it is taken. */
+  /** Inside uc_emu_start. */
   private emulating = false;
+  /** The hook that watches for RFLAGS.IF = 1 while an interrupt waits for it (see watchForIf). */
+  private ifHook: bigint | undefined;
+  private readonly ifCallback: unknown;
+  /** IF was seen set before one instruction: the interrupt is taken before the next (STI's shadow). */
+  private ifSeenAt: bigint | undefined;
   /** The guest is in the HLT state (RFLAGS.IF = 1) and waits for an interrupt; a stop left it there. */
   private inHalt = false;
   /**
@@ -221,12 +232,6 @@ export class TcgVcpu implements Vcpu {
       return false;
     }, EventMemCallback);
 
-    // An interrupt raised while the guest runs (an MMIO write to a device, an EOI letting a lower
-    // vector through) is taken at the end of the current block: run() delivers it.
-    env.interrupts.onChange = (): void => {
-      if (this.emulating && env.interrupts.pending() !== undefined) lib.uc_emu_stop(uc);
-    };
-
     // Exceptions and INT n: remember the vector and where, stop; run() delivers it.
     const intrCb = register((_uc: number, intno: number): void => {
       if (!this.stop) this.stop = { kind: 'exception', vector: intno, rip: this.state.rip() };
@@ -251,6 +256,16 @@ export class TcgVcpu implements Vcpu {
       if (this.stop) return;
       this.checkWatch(toBig(address), size, write, value);
     };
+    this.ifCallback = register((_uc: number, address: number | bigint): void => {
+      if (this.ifHook === undefined || this.stop) return; // a deleted hook, still called by old blocks
+      if (!(this.state.readReg(X86.RFLAGS) & RFLAGS_IF)) return;
+      const pc = toBig(address);
+      if (this.ifSeenAt === undefined) this.ifSeenAt = pc;
+      else if (pc !== this.ifSeenAt) {
+        this.lastHookPc = pc;
+        lib.uc_emu_stop(uc); // before this instruction: run() delivers the interrupt here
+      }
+    }, CodeCallback);
     this.traceCallback = register((_uc: number, address: number | bigint): void => this.traceInstruction(toBig(address)), CodeCallback);
     this.readWatchCallback = register(watchCb(false), MemCallback);
     this.writeWatchCallback = register(watchCb(true), MemCallback);
@@ -575,6 +590,7 @@ export class TcgVcpu implements Vcpu {
    */
   private takeInterrupt(stepping: boolean): VcpuExit | 'taken' | undefined {
     const irq = this.env.interrupts;
+    irq.serviceDevices();
     if (this.inHalt) {
       const w = irq.idle(this.env.ctl);
       if (w === 'kicked') return { kind: 'kicked' };
@@ -598,10 +614,28 @@ export class TcgVcpu implements Vcpu {
   private interruptWindow(): { timeoutUs: number; count: number } {
     const irq = this.env.interrupts;
     const waiting = irq.pending() !== undefined && !(this.state.readReg(X86.RFLAGS) & RFLAGS_IF);
-    const next = irq.nextEventNs();
-    let us = next === undefined ? 0 : Math.max(1, Math.ceil(Number(next) / 1000));
-    if (waiting) us = us === 0 ? IF_POLL_US : Math.min(us, IF_POLL_US);
-    return { count: 0, timeoutUs: us };
+    this.watchForIf(waiting);
+    return { count: irq.live() ? LIVE_CHUNK_INSTRUCTIONS : 0, timeoutUs: 0 };
+  }
+
+  /**
+   * While an interrupt waits for IF = 1, a hook before every instruction looks at RFLAGS (Unicorn
+   * cannot tell when STI, POPF or IRET sets it) and stops one instruction after IF is seen set, so
+   * `sti; hlt` sleeps with the interrupt taken after the HLT, as STI's one-instruction shadow
+   * requires. The hook exists only in such windows: blocks translated without it are dropped.
+   */
+  private watchForIf(on: boolean): void {
+    this.ifSeenAt = undefined;
+    if (on === (this.ifHook !== undefined)) return;
+    if (on) {
+      const out = [0n];
+      check(this.lib.uc_hook_add(this.uc, out, UC_HOOK.CODE, this.ifCallback, 0, 1n, 0n), 'uc_hook_add(IF window)');
+      this.ifHook = out[0];
+      this.dropAllTranslations();
+    } else {
+      this.lib.uc_hook_del(this.uc, this.ifHook!);
+      this.ifHook = undefined;
+    }
   }
 
   /**
