@@ -9,7 +9,7 @@
 //   returns only exits the monitor must judge.
 import type { CpuMode } from '../toolchain/modes';
 import type { CpuState, Regs, SRegs } from './cpu-state';
-import type { MmioBus, PortBus } from './devices/bus';
+import type { MmioBus, PortBus, UnmappedAccess } from './devices/bus';
 import type { ExitCounters } from './exit-counters';
 
 export type AcceleratorName = 'kvm' | 'tcg';
@@ -135,6 +135,11 @@ export interface Vcpu {
   translate(linear: bigint): bigint | null;
   /** Up to 15 bytes at CS:RIP, for stop reports. */
   instructionBytes(): number[];
+  /**
+   * The linear PC of the instruction making `access`, the port-I/O or MMIO access the buses are
+   * serving now (called from inside run(), for the `unmapped` report).
+   */
+  accessPc(access: UnmappedAccess): bigint;
   /** Sent to the main thread so that its VmBackend can kick this vCPU. */
   kickHandle(): KickHandle;
   /** Rows for the machine view: what this vCPU is made of (run area, engine handle…). */

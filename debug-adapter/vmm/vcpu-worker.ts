@@ -54,7 +54,15 @@ function serve(init: WorkerInit): void {
   let vcpu: Vcpu | undefined;
   function reportUnmapped(access: UnmappedAccess): void {
     const s = vcpu?.getState();
-    post({ type: 'unmapped', access, rip: s?.regs.rip ?? 0n, csBase: s?.sregs.cs.base ?? 0n });
+    const csBase = s?.sregs.cs.base ?? 0n;
+    let rip = s?.regs.rip ?? 0n;
+    try {
+      // The instruction that made the access: RIP alone may be past it or at the block's start.
+      if (vcpu) rip = vcpu.accessPc(access) - csBase;
+    } catch {
+      // keep RIP as the accelerator shows it
+    }
+    post({ type: 'unmapped', access, rip, csBase });
   }
   const ports = new PortBus(reportUnmapped);
   const mmio = new MmioBus(reportUnmapped);

@@ -57,16 +57,19 @@ export function startIn(rig: Rig, mode: CpuMode, entry: EntryPoint): void {
   rig.vcpu.setState(s.regs, s.sregs);
 }
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tcg-test-'));
-let serial = 0;
-
 /** Assembles GNU as source (AT&T) linked at `org` into flat bytes; labels are absolute from `org`. */
 export function assemble(source: string, org: number): Uint8Array {
-  const base = path.join(tmp, `g${serial++}`);
-  fs.writeFileSync(`${base}.s`, source + '\n');
-  execFileSync('as', ['--64', '-o', `${base}.o`, `${base}.s`]);
-  execFileSync('ld', ['-m', 'elf_x86_64', '-Ttext=0x' + org.toString(16), '-e', '0x' + org.toString(16), '--oformat', 'binary', '-o', `${base}.bin`, `${base}.o`]);
-  return new Uint8Array(fs.readFileSync(`${base}.bin`));
+  // A folder per call, removed at once (worker threads use this too: no exit hook to rely on).
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tcg-test-'));
+  try {
+    const base = path.join(tmp, 'g');
+    fs.writeFileSync(`${base}.s`, source + '\n');
+    execFileSync('as', ['--64', '-o', `${base}.o`, `${base}.s`]);
+    execFileSync('ld', ['-m', 'elf_x86_64', '-Ttext=0x' + org.toString(16), '-e', '0x' + org.toString(16), '--oformat', 'binary', '-o', `${base}.bin`, `${base}.o`]);
+    return new Uint8Array(fs.readFileSync(`${base}.bin`));
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
 }
 
 /** Assembles and copies into guest memory at `org` (guest-physical = linear in these tests). */

@@ -69,6 +69,7 @@ describe('software CPU: Linux Journal kernel2', function () {
       assert.equal(rig.mem[Number(rig.vcpu.pc()) - 1], 0xf4, 'RIP is just after the HLT');
     } finally {
       rig.close();
+      fs.rmSync(outDir, { recursive: true, force: true });
     }
   });
 });

@@ -11,6 +11,9 @@ import type { CpuState, Regs, SRegs } from '../cpu-state';
 import { CR0_PG } from '../cpu-state';
 import type { DebugArm, KickHandle, MemoryAccess, Vcpu, VcpuEnvironment, VcpuExit } from '../accelerator';
 import { CTL, STOP_REQUEST } from '../vcpu-protocol';
+import type { UnmappedAccess } from '../devices/bus';
+/* eslint-disable-next-line @typescript-eslint/no-require-imports */
+const ioLocator = (): typeof import('../io-access-locator') => require('../io-access-locator');
 
 export interface KvmVcpuInit {
   vmFd: number;
@@ -154,6 +157,31 @@ export class KvmVcpu implements Vcpu {
     if (phys === null || phys >= BigInt(mem.length)) return [];
     const at = Number(phys);
     return Array.from(mem.subarray(at, Math.min(at + 15, mem.length)));
+  }
+
+  /**
+   * A read (IN, MMIO load) exits with RIP at the instruction, which completes once the data is in.
+   * A write may exit with RIP after it: KVM's emulator completes an MMIO store before exiting, and
+   * some hosts (kvm_pvm) skip an OUT before exiting; the instruction ending at RIP is checked first.
+   */
+  accessPc(access: UnmappedAccess): bigint {
+    const state = this.getState();
+    const pc = state.sregs.cs.base + state.regs.rip;
+    if (!access.write) return pc;
+    const paging = (state.sregs.cr0 & CR0_PG) !== 0n;
+    const rip = ioLocator().locateAtOrBefore(state, {
+      fetch: (linear, n) => {
+        const out: number[] = [];
+        for (let i = 0n; i < BigInt(n); i++) {
+          const b = this.byteAt(linear + i);
+          if (b < 0) break;
+          out.push(b);
+        }
+        return out;
+      },
+      toPhysical: (linear) => (paging ? this.translate(linear) : linear),
+    }, access);
+    return rip === undefined ? pc : state.sregs.cs.base + rip;
   }
 
   // --- debugging ------------------------------------------------------------------------------------

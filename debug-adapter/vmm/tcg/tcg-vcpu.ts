@@ -18,6 +18,7 @@
 //   C hook) so that the accessing instruction completes and nothing after it runs.
 import koffi from 'koffi';
 import type { DebugArm, KickHandle, MemoryAccess, Vcpu, VcpuEnvironment, VcpuExit, Watch } from '../accelerator';
+import type { UnmappedAccess } from '../devices/bus';
 import { NO_DEBUG } from '../accelerator';
 import type { CpuState, Regs, SRegs } from '../cpu-state';
 import { pagingEnabled, resetSRegs, zeroRegs } from '../cpu-state';
@@ -29,6 +30,7 @@ import type { ExceptionEvent } from './exception-delivery';
 // so a guest that never faults does not pay for them.
 const delivery = (): typeof import('./exception-delivery') => require('./exception-delivery');
 const locator = (): typeof import('./access-locator') => require('./access-locator');
+const ioLocator = (): typeof import('../io-access-locator') => require('../io-access-locator');
 /* eslint-enable @typescript-eslint/no-require-imports */
 import {
   check, CodeCallback, EventMemCallback, InCallback, IntrCallback, MemCallback, MmioReadCallback, MmioWriteCallback,
@@ -327,6 +329,24 @@ export class TcgVcpu implements Vcpu {
   instructionBytes(): number[] {
     const s = this.state.read();
     return this.bytesAt(s.sregs, s.sregs.cs.base + s.regs.rip, 15);
+  }
+
+  /**
+   * Inside a port or MMIO hook RIP still holds the start of the translated block (the linear PC if a
+   * code hook ran there): while tracing, the trace hook's PC is the instruction; otherwise decode
+   * forward from the block's start for the instruction that makes this access.
+   */
+  accessPc(access: UnmappedAccess): bigint {
+    if (this.armed.trace && this.lastHookPc !== undefined) return this.lastHookPc;
+    const s = this.state.read();
+    const csBase = s.sregs.cs.base;
+    const start = this.lastHookPc !== undefined && s.regs.rip === this.lastHookPc ? s.regs.rip - csBase : s.regs.rip;
+    s.regs.rip = start;
+    const rip = ioLocator().locateForward(s, {
+      fetch: (linear, n) => this.bytesAt(s.sregs, linear, n),
+      toPhysical: (linear) => (pagingEnabled(s.sregs) ? this.translateWith(s.sregs, linear) : linear),
+    }, start, access);
+    return csBase + (rip ?? start);
   }
 
   private bytesAt(sregs: SRegs, linear: bigint, n: number): number[] {
