@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import { BuildFailure, parseMode, prepareGuest, UsageError } from './guest-setup';
 import { EXIT_STATUS, Outcome } from './exit-status';
 import { buildGuest } from './toolchain/build';
+import { ppc64ToolVersions } from './toolchain/ppc64-build';
 import { CPU_MODES, detectModeFromSource } from './toolchain/modes';
 import { toolVersions, ToolchainError, ToolVersion } from './toolchain/tools';
 import { inputFileProblem } from './toolchain/input-files';
@@ -19,18 +20,23 @@ import { describeStop, formatRegisters, registerRecord } from './vmm/stop-report
 import { parseAddress } from './vmm/cpu-modes';
 import type { StopInfo } from './vmm/vcpu-protocol';
 import * as L from './vmm/guest-layout';
+import { chooseArch, parseArch, parseEndian } from './ppc64/ppc64-guest';
+import { buildPpc64Command, runPpc64Command } from './ppc64/ppc64-cli';
 
 
 const USAGE = `Usage:
   kvm-guest run FILE [--mode ${CPU_MODES.join('|')}] [--memory SIZE] [--load-address ADDR]
                      [--entry ADDR|SEG:OFF] [--timeout SECONDS] [--peek ADDR:LEN]... [--stats] [--json]
                      [--accel auto|kvm|tcg] [--device virtio-rng|virtio-console]...
-  kvm-guest build FILE [--mode MODE]
+                     [--arch x86|ppc64] [--endian big|little]
+  kvm-guest build FILE [--mode MODE] [--arch x86|ppc64] [--endian big|little]
   kvm-guest info [--json]
   kvm-guest dap [--accel auto|kvm|tcg]   serve the Debug Adapter Protocol on stdin/stdout
   kvm-guest lsp --stdio                  serve the assembly language server on stdin/stdout
 
 FILE is a guest source (.S, .s, .c; built first), an ELF, or a flat binary.
+--arch: x86 or ppc64 (default: the ELF's machine, a "kvm-guest: arch=ppc64" comment or POWER code);
+--endian (ppc64): big or little (default: the ELF, -mlittle or "kvm-guest: endian=little", else big).
 --accel: kvm (/dev/kvm), tcg (the software CPU, Unicorn), auto (default: KVM when it works, else tcg).
 --device: a virtio-mmio device (repeat for several; default: the source's "kvm-guest: devices=" comment).
 Standard input goes to the guest (the UART's receive queue, or virtio-console when there is one).
@@ -68,7 +74,7 @@ export interface RunResult {
   durationMs: number;
 }
 
-function formatDiagnostic(d: BuildDiagnostic): string {
+export function formatDiagnostic(d: BuildDiagnostic): string {
   const rel = path.relative(process.cwd(), d.file) || d.file;
   return `${rel}:${d.line}${d.column ? `:${d.column}` : ''}: ${d.severity}: ${d.message}`;
 }
@@ -347,13 +353,14 @@ async function buildCommand(file: string, mode: string | undefined): Promise<num
 async function infoCommand(json: boolean): Promise<number> {
   const accelerators: AcceleratorReport[] = await acceleratorReport();
   const toolchain = await toolVersions();
+  const ppc64Toolchain = await ppc64ToolVersions();
   let auto: string;
   try {
     auto = chooseAccelerator('auto').why;
   } catch (e) {
     auto = (e as Error).message;
   }
-  if (json) process.stdout.write(JSON.stringify({ accelerators, auto, toolchain }, null, 2) + '\n');
+  if (json) process.stdout.write(JSON.stringify({ accelerators, auto, toolchain, ppc64Toolchain }, null, 2) + '\n');
   else {
     const lines: string[] = [`--accel auto:    ${auto}`];
     for (const a of accelerators) {
@@ -368,6 +375,8 @@ async function infoCommand(json: boolean): Promise<number> {
       for (const [k, v] of Object.entries(a.details)) lines.push(`  ${(k + ':').padEnd(14)} ${v}`);
     }
     lines.push('', 'toolchain:', ...toolchain.map((t: ToolVersion) => `  ${t.tool.padEnd(8)} ${t.version ?? `missing: ${t.problem}`}`));
+    // ppc64 guests run on the software CPU here (KVM runs only the host's architecture).
+    lines.push('', 'ppc64 guests (software CPU; KVM on POWER hosts only):', ...ppc64Toolchain.map((t) => `  ${(t.endian + '-endian').padEnd(14)} ${t.version ?? `missing: ${t.problem}`}`));
     process.stdout.write(lines.join('\n') + '\n');
   }
   return accelerators.some((a) => a.available) ? 0 : 1;
@@ -415,6 +424,8 @@ export async function main(argv: string[]): Promise<number> {
         json: { type: 'boolean' },
         stdio: { type: 'boolean' },
         accel: { type: 'string' },
+        arch: { type: 'string' },
+        endian: { type: 'string' },
       },
     });
   } catch (e) {
@@ -428,11 +439,16 @@ export async function main(argv: string[]): Promise<number> {
       case 'run': {
         const wrong = fileCount();
         if (wrong !== undefined) return usageFailure(wrong, json);
+        const arch = chooseArch(positionals[0], parseArch(values.arch));
+        if (arch.arch === 'ppc64') return await runPpc64Command(positionals[0], values, arch, parseAccelerator(values.accel));
+        if (values.endian !== undefined) throw new UsageError('--endian is for ppc64 guests (x86 guests are little-endian)');
         return await runCommand(positionals[0], values);
       }
       case 'build': {
         const wrong = fileCount();
         if (wrong !== undefined) return usageFailure(wrong, json);
+        const arch = chooseArch(positionals[0], parseArch(values.arch));
+        if (arch.arch === 'ppc64') return await buildPpc64Command(positionals[0], arch, parseEndian(values.endian));
         return await buildCommand(positionals[0], values.mode);
       }
       case 'info':

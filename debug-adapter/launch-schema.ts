@@ -32,4 +32,12 @@ export const LAUNCH_SCHEMA: Record<keyof Omit<LaunchArguments, '__restart' | 'no
     description: 'What runs the vCPU: "kvm" (/dev/kvm), "tcg" (the software CPU, Unicorn: no KVM needed; read and write data breakpoints) or "auto" (KVM when it works, else the software CPU). Default: the kvmGuest.accelerator setting.',
     default: 'auto',
   },
+  arch: {
+    type: 'string', enum: ['x86', 'ppc64'],
+    description: 'The guest\'s architecture. Default: from the program (an ELF\'s machine, a "kvm-guest: arch=ppc64" comment, -mpower8 or POWER instructions in the source), else x86. ppc64 guests run on the software CPU.',
+  },
+  endian: {
+    type: 'string', enum: ['big', 'little'],
+    description: 'ppc64 only: the byte order to build and run in. Default: the ELF\'s, or -mlittle / a "kvm-guest: endian=little" comment in the source, else big.',
+  },
 };

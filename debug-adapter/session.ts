@@ -17,6 +17,7 @@ import { currentBitness, describeStop, currentModeName, describePc } from './vmm
 import { loadDebugInfo, DebugInfo } from './program/debug-info';
 import { disassemble, Syntax } from './program/disassembler';
 import { Breakpoint, BreakpointStore, hitConditionMet, LineBinding } from './debugger/breakpoints';
+import { bindLineIn, toDapBreakpoint } from './debugger/dap-breakpoints';
 import { GuestAddressSpace, MemoryReference, parseMemoryReference, linearRef } from './debugger/guest-address-space';
 import { disassembleAround } from './debugger/disassembly';
 import { VariableTree, MachineState, DataSymbol } from './debugger/variables';
@@ -25,6 +26,8 @@ import { writeRegister } from './inspect/register-names';
 import { decodeRflags } from './inspect/decode';
 import { runReplCommand } from './debugger/repl-commands';
 import { EXIT_STATUS } from './exit-status';
+import { Ppc64Debugger } from './debugger/ppc64-debugger';
+import { chooseArch, parseArch } from './ppc64/ppc64-guest';
 
 export interface LaunchArguments extends DebugProtocol.LaunchRequestArguments {
   program: string;
@@ -42,6 +45,10 @@ export interface LaunchArguments extends DebugProtocol.LaunchRequestArguments {
   cwd?: string;
   /** What runs the vCPU: "kvm", "tcg" (the software CPU) or "auto" (KVM when it works). */
   accel?: AcceleratorChoice;
+  /** x86 or ppc64 (default: from the program). */
+  arch?: string;
+  /** ppc64: big or little (default: from the program). */
+  endian?: string;
 }
 
 /** DAP's data breakpoint access types ↔ the accelerators' watch kinds (the same words). */
@@ -86,6 +93,8 @@ export class KvmGuestSession extends LoggingDebugSession {
   private building?: AbortController;
   /** Known instruction starts of the program (line-table rows and code labels), sorted. */
   private programBoundaries: bigint[] = [];
+  /** A ppc64 guest's session: every request about the guest goes to it (debugger/ppc64-debugger.ts). */
+  private ppc?: Ppc64Debugger;
 
   /**
    * `defaultAccel`: the accelerator when a launch configuration names none (`kvm-guest dap --accel`);
@@ -150,21 +159,10 @@ export class KvmGuestSession extends LoggingDebugSession {
     });
   }
 
-  private bindLine = (file: string, line: number): LineBinding => {
-    if (!this.info) return { reason: 'the program is not built yet' };
-    const r = this.info.lines.resolveBreakpoint(file, line);
-    if ('reason' in r) return r;
-    return { line: r.line, addresses: r.addresses.map((a) => BigInt(a)) };
-  };
+  private bindLine = (file: string, line: number): LineBinding => bindLineIn(this.info, file, line);
 
   private toDapBreakpoint(bp: Breakpoint): DebugProtocol.Breakpoint {
-    const out: DebugProtocol.Breakpoint = { id: bp.id, verified: bp.verified, message: bp.message };
-    if (bp.kind === 'source') {
-      out.line = bp.line;
-      out.source = { path: bp.path, name: path.basename(bp.path!) };
-    }
-    if (bp.addresses.length) out.instructionReference = linearRef(bp.addresses[0]);
-    return out;
+    return toDapBreakpoint(bp);
   }
 
   // ---- lifecycle ------------------------------------------------------------------------------
@@ -225,6 +223,10 @@ export class KvmGuestSession extends LoggingDebugSession {
       this.fail(response, `'${request.command}' before 'initialize': a client must send 'initialize' first`);
       return;
     }
+    if (this.ppc?.handles(request.command)) {
+      this.ppc.dispatch(request, response);
+      return;
+    }
     try {
       super.dispatchRequest(request);
     } catch (e) {
@@ -239,6 +241,29 @@ export class KvmGuestSession extends LoggingDebugSession {
     }
     this.launchArgs = args;
     this.syntax = args.disassemblySyntax === 'intel' ? 'intel' : 'att';
+    let arch;
+    try {
+      arch = args.program ? chooseArch(path.resolve(args.cwd ?? process.cwd(), args.program), parseArch(args.arch)) : undefined;
+    } catch (e) {
+      this.fail(response, e instanceof Error ? e.message : String(e), true);
+      this.sendEvent(new TerminatedEvent());
+      return;
+    }
+    if (arch?.arch === 'ppc64') {
+      // The x86 vCPU worker started at initialize is not needed.
+      void disposeWorker(this.booted);
+      this.booted = undefined;
+      this.ppc = new Ppc64Debugger(
+        {
+          send: (r) => this.sendResponse(r),
+          event: (e) => this.sendEvent(e),
+          fail: (r, message, showUser) => this.fail(r, message, showUser),
+        },
+        this.breakpoints, arch, args.accel ?? this.defaultAccel,
+      );
+      await this.ppc.launch(response, args, this.configured);
+      return;
+    }
     try {
       await this.startMachine(args);
     } catch (e) {

@@ -51,7 +51,7 @@ export function debugInfoFromBytes(bytes: Uint8Array, elfPath: string, options: 
   let rows: LineRow[] = [];
   const debugLine = contents('.debug_line');
   if (debugLine !== undefined) {
-    const strings = { debugLine, debugLineStr: contents('.debug_line_str'), debugStr: contents('.debug_str') };
+    const strings = { debugLine, debugLineStr: contents('.debug_line_str'), debugStr: contents('.debug_str'), littleEndian: header.littleEndian };
     // Only DWARF 2–4 tables need .debug_info (for the compilation directory): read it on demand.
     let compDirs: Map<number, string> | undefined;
     const compDir = (offset: number): string | undefined => {

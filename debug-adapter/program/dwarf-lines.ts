@@ -29,6 +29,8 @@ export interface DebugLineSections {
   debugLineStr?: Uint8Array;
   /** DW_FORM_strp strings. */
   debugStr?: Uint8Array;
+  /** The ELF's byte order (default little-endian; ppc64 big-endian ELFs carry big-endian DWARF). */
+  littleEndian?: boolean;
 }
 
 export interface DebugLineOptions {
@@ -62,7 +64,7 @@ const DW_FORM_addr = 0x01, DW_FORM_block2 = 0x03, DW_FORM_block4 = 0x04, DW_FORM
 
 const hex = (n: number): string => '0x' + n.toString(16);
 
-/** A bounds-checked little-endian cursor over one section; reads past `end` throw ImageError. */
+/** A bounds-checked cursor over one section, in the ELF's byte order; reads past `end` throw ImageError. */
 class Reader {
   pos: number;
   private readonly dv: DataView;
@@ -71,6 +73,7 @@ class Reader {
     readonly what: string, // e.g. "/x/a.elf: .debug_line unit at 0x0"
     public end: number = bytes.length,
     start = 0,
+    readonly le = true,
   ) {
     this.pos = start;
     this.dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -94,21 +97,22 @@ class Reader {
   }
   u16(what = 'a 2-byte value'): number {
     this.need(2, what);
-    const v = this.dv.getUint16(this.pos, true);
+    const v = this.dv.getUint16(this.pos, this.le);
     this.pos += 2;
     return v;
   }
   u32(what = 'a 4-byte value'): number {
     this.need(4, what);
-    const v = this.dv.getUint32(this.pos, true);
+    const v = this.dv.getUint32(this.pos, this.le);
     this.pos += 4;
     return v;
   }
-  /** Unsigned little-endian value of n (1–8) bytes; undefined when it exceeds 2^53. */
+  /** Unsigned value of n (1–8) bytes in the reader's byte order; undefined when it exceeds 2^53. */
   uN(n: number, what: string): number | undefined {
     this.need(n, what);
     let v = 0n;
-    for (let i = n - 1; i >= 0; i--) v = (v << 8n) | BigInt(this.bytes[this.pos + i]);
+    if (this.le) for (let i = n - 1; i >= 0; i--) v = (v << 8n) | BigInt(this.bytes[this.pos + i]);
+    else for (let i = 0; i < n; i++) v = (v << 8n) | BigInt(this.bytes[this.pos + i]);
     this.pos += n;
     return v > BigInt(Number.MAX_SAFE_INTEGER) ? undefined : Number(v);
   }
@@ -225,7 +229,7 @@ export function parseLinePrograms(sections: DebugLineSections, options: DebugLin
   while (offset < data.length) {
     // Linkers may pad the section with zeros after the last unit.
     if (data.subarray(offset).every((b) => b === 0)) break;
-    const unit = new Reader(data, `${options.path}: .debug_line unit at ${hex(offset)}`, data.length, offset);
+    const unit = new Reader(data, `${options.path}: .debug_line unit at ${hex(offset)}`, data.length, offset, sections.littleEndian ?? true);
     const { length, offsetSize } = readUnitLength(unit);
     const end = unit.pos + length;
     if (end > data.length) throw unit.truncated(`the unit's ${length} bytes`);
@@ -268,7 +272,7 @@ function parseUnit(r: Reader, unitOffset: number, offsetSize: 4 | 8, sections: D
   const fileEntries: Array<{ name: string; dir: number }> = [];
   let dirs: string[];
   const ctx = { offsetSize, addressSize, version, sections };
-  const header = new Reader(r.bytes, r.what, programStart, r.pos);
+  const header = new Reader(r.bytes, r.what, programStart, r.pos, r.le);
   if (version >= 5) {
     const readTable = (what: string): Array<{ path?: string; dir: number }> => {
       const formatCount = header.u8(`the ${what} entry format count`);
@@ -429,7 +433,7 @@ export function readCompDirs(
   let offset = 0;
   while (offset < data.length) {
     if (data.subarray(offset).every((b) => b === 0)) break;
-    const r = new Reader(data, `${file}: .debug_info unit at ${hex(offset)}`, data.length, offset);
+    const r = new Reader(data, `${file}: .debug_info unit at ${hex(offset)}`, data.length, offset, sections.littleEndian ?? true);
     const { length, offsetSize } = readUnitLength(r);
     const end = r.pos + length;
     if (end > data.length) throw r.truncated(`the unit's ${length} bytes`);

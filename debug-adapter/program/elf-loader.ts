@@ -1,4 +1,5 @@
-// ELF32/ELF64 (x86) reader for loading: header, program headers, PT_LOAD segments at p_paddr.
+// ELF32/ELF64 reader for loading (x86, and ppc64 in either byte order): header, program headers,
+// PT_LOAD segments at p_paddr.
 // Written here rather than taken from npm: the registry's ELF parsers are unmaintained or lack the
 // strict truncation and consistency checks whose specific messages users rely on.
 import type { GuestImage, ImageSegment } from './guest-image';
@@ -7,6 +8,8 @@ import { ImageError } from './guest-image';
 export const ELF_MAGIC = [0x7f, 0x45, 0x4c, 0x46];
 export const EM_386 = 3;
 export const EM_X86_64 = 62;
+/** PowerPC 64 (big- or little-endian: EI_DATA says which). */
+export const EM_PPC64 = 21;
 const PT_LOAD = 1;
 
 export function isElf(bytes: Uint8Array): boolean {
@@ -17,6 +20,8 @@ const hex = (n: number | bigint): string => '0x' + n.toString(16);
 
 export interface ElfHeader {
   elfClass: 32 | 64;
+  /** EI_DATA: every multi-byte field (and the DWARF in the file) is in this byte order. */
+  littleEndian: boolean;
   machine: number;
   type: number;
   entry: number;
@@ -49,7 +54,8 @@ export function readElfHeader(bytes: Uint8Array, path: string): ElfHeader {
   if (bytes.length < 16) throw new ImageError(`${path}: truncated ELF: the file is ${bytes.length} bytes, shorter than the ELF identification`);
   const cls = bytes[4];
   if (cls !== 1 && cls !== 2) throw new ImageError(`${path}: malformed ELF: unknown class ${cls} (expected 1 = ELF32 or 2 = ELF64)`);
-  if (bytes[5] !== 1) throw new ImageError(`${path}: unsupported ELF: big-endian data (x86 guests are little-endian)`);
+  if (bytes[5] !== 1 && bytes[5] !== 2) throw new ImageError(`${path}: malformed ELF: unknown data encoding ${bytes[5]} (expected 1 = little-endian or 2 = big-endian)`);
+  const le = bytes[5] === 1;
   const elfClass = cls === 1 ? 32 : 64;
   const need = elfClass === 32 ? 52 : 64;
   if (bytes.length < need)
@@ -58,18 +64,19 @@ export function readElfHeader(bytes: Uint8Array, path: string): ElfHeader {
   const h: ElfHeader =
     elfClass === 32
       ? {
-          elfClass, type: dv.getUint16(16, true), machine: dv.getUint16(18, true), entry: dv.getUint32(24, true),
-          phoff: dv.getUint32(28, true), shoff: dv.getUint32(32, true), phentsize: dv.getUint16(42, true),
-          phnum: dv.getUint16(44, true), shentsize: dv.getUint16(46, true), shnum: dv.getUint16(48, true), shstrndx: dv.getUint16(50, true),
+          elfClass, littleEndian: le, type: dv.getUint16(16, le), machine: dv.getUint16(18, le), entry: dv.getUint32(24, le),
+          phoff: dv.getUint32(28, le), shoff: dv.getUint32(32, le), phentsize: dv.getUint16(42, le),
+          phnum: dv.getUint16(44, le), shentsize: dv.getUint16(46, le), shnum: dv.getUint16(48, le), shstrndx: dv.getUint16(50, le),
         }
       : {
-          elfClass, type: dv.getUint16(16, true), machine: dv.getUint16(18, true), entry: num(dv.getBigUint64(24, true), 'e_entry', path),
-          phoff: num(dv.getBigUint64(32, true), 'e_phoff', path), shoff: num(dv.getBigUint64(40, true), 'e_shoff', path),
-          phentsize: dv.getUint16(54, true), phnum: dv.getUint16(56, true), shentsize: dv.getUint16(58, true),
-          shnum: dv.getUint16(60, true), shstrndx: dv.getUint16(62, true),
+          elfClass, littleEndian: le, type: dv.getUint16(16, le), machine: dv.getUint16(18, le), entry: num(dv.getBigUint64(24, le), 'e_entry', path),
+          phoff: num(dv.getBigUint64(32, le), 'e_phoff', path), shoff: num(dv.getBigUint64(40, le), 'e_shoff', path),
+          phentsize: dv.getUint16(54, le), phnum: dv.getUint16(56, le), shentsize: dv.getUint16(58, le),
+          shnum: dv.getUint16(60, le), shstrndx: dv.getUint16(62, le),
         };
-  if (h.machine !== EM_386 && h.machine !== EM_X86_64)
-    throw new ImageError(`${path}: unsupported ELF machine ${h.machine} (expected 3 = i386 or 62 = x86-64); this monitor runs x86 guests only`);
+  if (h.machine !== EM_386 && h.machine !== EM_X86_64 && h.machine !== EM_PPC64)
+    throw new ImageError(`${path}: unsupported ELF machine ${h.machine} (expected 3 = i386, 62 = x86-64 or 21 = PowerPC 64)`);
+  if (!le && h.machine !== EM_PPC64) throw new ImageError(`${path}: unsupported ELF: big-endian data (x86 guests are little-endian)`);
   return h;
 }
 
@@ -82,20 +89,21 @@ export function readProgramHeaders(bytes: Uint8Array, h: ElfHeader, path: string
   if (end > bytes.length)
     throw new ImageError(`${path}: truncated ELF: ${h.phnum} program headers at ${hex(h.phoff)} need the file to reach ${hex(end)}, but it ends at ${hex(bytes.length)}`);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const le = h.littleEndian;
   const out: ProgramHeader[] = [];
   for (let i = 0; i < h.phnum; i++) {
     const at = h.phoff + i * entSize;
     out.push(
       h.elfClass === 32
         ? {
-            type: dv.getUint32(at, true), offset: dv.getUint32(at + 4, true), vaddr: dv.getUint32(at + 8, true),
-            paddr: dv.getUint32(at + 12, true), filesz: dv.getUint32(at + 16, true), memsz: dv.getUint32(at + 20, true),
-            flags: dv.getUint32(at + 24, true),
+            type: dv.getUint32(at, le), offset: dv.getUint32(at + 4, le), vaddr: dv.getUint32(at + 8, le),
+            paddr: dv.getUint32(at + 12, le), filesz: dv.getUint32(at + 16, le), memsz: dv.getUint32(at + 20, le),
+            flags: dv.getUint32(at + 24, le),
           }
         : {
-            type: dv.getUint32(at, true), flags: dv.getUint32(at + 4, true), offset: num(dv.getBigUint64(at + 8, true), 'p_offset', path),
-            vaddr: num(dv.getBigUint64(at + 16, true), 'p_vaddr', path), paddr: num(dv.getBigUint64(at + 24, true), 'p_paddr', path),
-            filesz: num(dv.getBigUint64(at + 32, true), 'p_filesz', path), memsz: num(dv.getBigUint64(at + 40, true), 'p_memsz', path),
+            type: dv.getUint32(at, le), flags: dv.getUint32(at + 4, le), offset: num(dv.getBigUint64(at + 8, le), 'p_offset', path),
+            vaddr: num(dv.getBigUint64(at + 16, le), 'p_vaddr', path), paddr: num(dv.getBigUint64(at + 24, le), 'p_paddr', path),
+            filesz: num(dv.getBigUint64(at + 32, le), 'p_filesz', path), memsz: num(dv.getBigUint64(at + 40, le), 'p_memsz', path),
           },
     );
   }

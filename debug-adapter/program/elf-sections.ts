@@ -44,8 +44,8 @@ export function dataView(bytes: Uint8Array): DataView {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-function u64(dv: DataView, at: number, what: string, path: string): number {
-  const v = dv.getBigUint64(at, true);
+function u64(dv: DataView, at: number, what: string, path: string, le = true): number {
+  const v = dv.getBigUint64(at, le);
   if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new ImageError(`${path}: malformed ELF: ${what} ${hex(v)} is out of range`);
   return Number(v);
 }
@@ -69,20 +69,21 @@ export function readSections(bytes: Uint8Array, path: string, header?: ElfHeader
   if (h.shoff + entSize > bytes.length)
     throw new ImageError(`${path}: truncated ELF: the section header table at ${hex(h.shoff)} is past the end of the file (${hex(bytes.length)})`);
   const dv = dataView(bytes);
+  const le = h.littleEndian;
   const raw = (i: number): Omit<ElfSection, 'name'> & { nameOff: number } => {
     const at = h.shoff + i * entSize;
     return is64
       ? {
-          index: i, nameOff: dv.getUint32(at, true), type: dv.getUint32(at + 4, true), flags: u64(dv, at + 8, 'sh_flags', path),
-          addr: u64(dv, at + 16, 'sh_addr', path), offset: u64(dv, at + 24, 'sh_offset', path), size: u64(dv, at + 32, 'sh_size', path),
-          link: dv.getUint32(at + 40, true), info: dv.getUint32(at + 44, true), addralign: u64(dv, at + 48, 'sh_addralign', path),
-          entsize: u64(dv, at + 56, 'sh_entsize', path),
+          index: i, nameOff: dv.getUint32(at, le), type: dv.getUint32(at + 4, le), flags: u64(dv, at + 8, 'sh_flags', path, le),
+          addr: u64(dv, at + 16, 'sh_addr', path, le), offset: u64(dv, at + 24, 'sh_offset', path, le), size: u64(dv, at + 32, 'sh_size', path, le),
+          link: dv.getUint32(at + 40, le), info: dv.getUint32(at + 44, le), addralign: u64(dv, at + 48, 'sh_addralign', path, le),
+          entsize: u64(dv, at + 56, 'sh_entsize', path, le),
         }
       : {
-          index: i, nameOff: dv.getUint32(at, true), type: dv.getUint32(at + 4, true), flags: dv.getUint32(at + 8, true),
-          addr: dv.getUint32(at + 12, true), offset: dv.getUint32(at + 16, true), size: dv.getUint32(at + 20, true),
-          link: dv.getUint32(at + 24, true), info: dv.getUint32(at + 28, true), addralign: dv.getUint32(at + 32, true),
-          entsize: dv.getUint32(at + 36, true),
+          index: i, nameOff: dv.getUint32(at, le), type: dv.getUint32(at + 4, le), flags: dv.getUint32(at + 8, le),
+          addr: dv.getUint32(at + 12, le), offset: dv.getUint32(at + 16, le), size: dv.getUint32(at + 20, le),
+          link: dv.getUint32(at + 24, le), info: dv.getUint32(at + 28, le), addralign: dv.getUint32(at + 32, le),
+          entsize: dv.getUint32(at + 36, le),
         };
   };
   // Extended numbering: with 0xff00 or more sections, the count and the name-table index live in section 0.

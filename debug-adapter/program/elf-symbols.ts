@@ -60,17 +60,17 @@ export function readSymbols(bytes: Uint8Array, path: string, options: ReadSymbol
   const out: ElfSymbol[] = [];
   for (let i = 0; i < symtab.size / entSize; i++) {
     const at = symtab.offset + i * entSize;
-    const nameOff = dv.getUint32(at, true);
+    const nameOff = dv.getUint32(at, h.littleEndian);
     const info = is64 ? bytes[at + 4] : bytes[at + 12];
-    let sectionIndex = dv.getUint16(is64 ? at + 6 : at + 14, true);
+    let sectionIndex = dv.getUint16(is64 ? at + 6 : at + 14, h.littleEndian);
     // Symbol values may be any 64-bit constant (ABS symbols): precision beyond 2^53 is not needed here.
-    const value = is64 ? Number(dv.getBigUint64(at + 8, true)) : dv.getUint32(at + 4, true);
-    const size = is64 ? Number(dv.getBigUint64(at + 16, true)) : dv.getUint32(at + 8, true);
+    const value = is64 ? Number(dv.getBigUint64(at + 8, h.littleEndian)) : dv.getUint32(at + 4, h.littleEndian);
+    const size = is64 ? Number(dv.getBigUint64(at + 16, h.littleEndian)) : dv.getUint32(at + 8, h.littleEndian);
     const kind = kindOf(info & 0xf);
     const binding = bindingOf(info >> 4);
     if (kind === undefined || binding === undefined) continue;
     if (sectionIndex === SHN_XINDEX && shndx !== undefined && shndx.offset + 4 * i + 4 <= shndx.offset + shndx.size)
-      sectionIndex = dv.getUint32(shndx.offset + 4 * i, true);
+      sectionIndex = dv.getUint32(shndx.offset + 4 * i, h.littleEndian);
     let name = '';
     if (nameOff !== 0) {
       const found = cString(bytes, strtab.offset + nameOff, strtab.offset + strtab.size);

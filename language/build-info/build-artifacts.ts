@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { buildOutputPaths } from '../../debug-adapter/toolchain/build';
 import { CPU_MODES, type CpuMode } from '../../debug-adapter/toolchain/modes';
+import { ppc64OutputPaths } from '../../debug-adapter/toolchain/ppc64-build';
 import { loadDebugInfo, type DebugInfo } from '../../debug-adapter/program/debug-info';
 import { readElfHeader } from '../../debug-adapter/program/elf-loader';
 import { readSections, sectionContents, SHF_ALLOC, SHT_PROGBITS } from '../../debug-adapter/program/elf-sections';
@@ -16,9 +17,12 @@ export interface LineCode {
   bytes: Uint8Array;
 }
 
+/** An x86 build's CPU mode, or a ppc64 build (`<name>.ppc64-be.elf` / `.ppc64-le.elf`). */
+export type BuildKind = CpuMode | 'ppc64';
+
 export interface Artifact {
   elf: string;
-  mode: CpuMode;
+  mode: BuildKind;
   mtimeMs: number;
   debug: DebugInfo;
   /** Source file → 0-based line → code ranges. */
@@ -38,9 +42,12 @@ export class BuildArtifacts {
    * when it exists, else the newest. Undefined when there is none or it is older than the source.
    */
   forSource(source: string, preferred?: CpuMode): Artifact | undefined {
-    const candidates: Array<{ elf: string; mode: CpuMode; mtimeMs: number }> = [];
-    for (const mode of CPU_MODES) {
-      const elf = buildOutputPaths(source, mode).elf;
+    const candidates: Array<{ elf: string; mode: BuildKind; mtimeMs: number }> = [];
+    const outputs: Array<[BuildKind, string]> = [
+      ...CPU_MODES.map((mode): [BuildKind, string] => [mode, buildOutputPaths(source, mode).elf]),
+      ...(['big', 'little'] as const).map((endian): [BuildKind, string] => ['ppc64', ppc64OutputPaths(source, endian).elf]),
+    ];
+    for (const [mode, elf] of outputs) {
       try {
         const st = fs.statSync(elf);
         if (!st.isFile() || st.size > MAX_ELF_BYTES) continue; // a FIFO would block the server
@@ -55,13 +62,13 @@ export class BuildArtifacts {
     return this.load(pick.elf, pick.mode, pick.mtimeMs);
   }
 
-  private load(elf: string, mode: CpuMode, mtimeMs: number): Artifact | undefined {
+  private load(elf: string, mode: BuildKind, mtimeMs: number): Artifact | undefined {
     const hit = this.cache.get(elf);
     if (hit && hit.mtimeMs === mtimeMs) return hit.artifact;
     let artifact: Artifact | undefined;
     try {
       const debug = loadDebugInfo(elf);
-      artifact = { elf, mode, mtimeMs, debug, lines: lineCode(elf, debug, mode === 'real' ? 16 : mode === 'long' ? 64 : 32) };
+      artifact = { elf, mode, mtimeMs, debug, lines: lineCode(elf, debug, mode === 'ppc64' ? 'ppc64' : mode === 'real' ? 16 : mode === 'long' ? 64 : 32) };
     } catch {
       artifact = undefined; // a half-written or foreign ELF: no hints rather than an error
     }
@@ -87,7 +94,7 @@ function instructionLength(bytes: Uint8Array, bitness: number): number {
   }
 }
 
-function lineCode(elf: string, debug: DebugInfo, bitness: number): Map<string, Map<number, LineCode[]>> {
+function lineCode(elf: string, debug: DebugInfo, bitness: number | 'ppc64'): Map<string, Map<number, LineCode[]>> {
   const bytes = fs.readFileSync(elf);
   const header = readElfHeader(bytes, elf);
   const sections = readSections(bytes, elf, header)
@@ -114,7 +121,8 @@ function lineCode(elf: string, debug: DebugInfo, bitness: number): Map<string, M
     const tail = read(last, Math.min(15, range.end - last));
     if (tail.length > 0) {
       try {
-        end = Math.min(range.end, last + instructionLength(tail, bitness));
+        // Every POWER instruction is one 4-byte word.
+        end = Math.min(range.end, last + (bitness === 'ppc64' ? 4 : instructionLength(tail, bitness)));
       } catch {
         // keep the row range
       }

@@ -5,6 +5,7 @@ import type { BuildArtifacts } from '../build-info/build-artifacts';
 import type { WorkspaceIndex } from '../index/workspace-index';
 import type { UriMap } from '../util/uri';
 import type { Settings } from './settings';
+import type { FileArch } from '../ppc64/file-arch';
 
 export interface ServerContext {
   index: WorkspaceIndex;
@@ -21,4 +22,6 @@ export interface ServerContext {
   clientSupportsSnippets: boolean;
   /** The build mode of a root source (its marker or .code directive, else the default). */
   buildMode(file: string): CpuMode;
+  /** x86, or ppc64 for POWER files (their own features: ../ppc64/). */
+  archOf(file: string): FileArch;
 }

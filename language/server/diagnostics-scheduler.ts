@@ -7,6 +7,7 @@ import { sourceKindOf } from '../../debug-adapter/toolchain/build';
 import type { BuildDiagnostic } from '../../debug-adapter/toolchain/diagnostics';
 import type { CpuMode } from '../../debug-adapter/toolchain/modes';
 import { assembleForDiagnostics } from '../diagnostics/assemble';
+import { assemblePpc64ForDiagnostics } from '../ppc64/assemble-ppc64';
 import { localChecks, type LocalProblem } from '../features/local-checks';
 import { findDefinitions } from '../index/resolve';
 import type { WorkspaceIndex } from '../index/workspace-index';
@@ -91,7 +92,8 @@ export class DiagnosticsScheduler {
     if (!this.host.isOpen(file)) return;
     this.host.fresh(file);
     const settings = this.host.settings();
-    const problems = localChecks(this.host.index, file, {
+    // Our own checks know x86 (modes, operands): a POWER file gets only the cross assembler's word.
+    const problems = this.host.ctx.archOf(file).arch === 'ppc64' ? [] : localChecks(this.host.index, file, {
       reportMissingIncludes: !settings.assemblerDiagnostics,
       buildNames: new Set([...Object.keys(settings.defines), ...(this.host.index.flagsOf(file)?.defines.map(([k]) => k) ?? [])]),
       undefinedHints: settings.undefinedSymbolHints,
@@ -145,10 +147,13 @@ export class DiagnosticsScheduler {
     const extraFlags = [...this.host.settings().extraFlags, ...(flags?.argv ?? [])];
     this.host.connection.console.log(`assembler: ${root} v${version} started`);
     try {
-      const r = await assembleForDiagnostics({
-        file: root, text, mode, includePaths: this.host.settings().includePaths, defines: this.host.settings().defines,
-        tools: this.host.settings().tools, extraFlags, overlays, signal: controller.signal,
-      });
+      const arch = this.host.ctx.archOf(root);
+      const r = arch.arch === 'ppc64'
+        ? await assemblePpc64ForDiagnostics({ file: root, text, endian: arch.endian, signal: controller.signal })
+        : await assembleForDiagnostics({
+          file: root, text, mode, includePaths: this.host.settings().includePaths, defines: this.host.settings().defines,
+          tools: this.host.settings().tools, extraFlags, overlays, signal: controller.signal,
+        });
       if (controller.signal.aborted) return;
       const byFile = new Map<string, Diagnostic[]>();
       const add = (file: string, d: Diagnostic): void => {
@@ -185,7 +190,7 @@ export class DiagnosticsScheduler {
       this.buildProblems.set(root, byFile);
       const touched = new Set<string>([...byFile.keys(), ...(before?.keys() ?? [])]);
       for (const f of touched) this.publish(f);
-      this.host.connection.console.log(`assembler: ${root} v${version} (${mode}) → ${r.diagnostics.length} message(s) in ${r.ms} ms`);
+      this.host.connection.console.log(`assembler: ${root} v${version} (${arch.arch === 'ppc64' ? `ppc64 ${arch.endian}-endian` : mode}) → ${r.diagnostics.length} message(s) in ${r.ms} ms`);
     } catch (e) {
       if (controller.signal.aborted || (e as Error).name === 'AbortError') {
         this.host.connection.console.log(`assembler: ${root} v${version} cancelled (a newer edit arrived)`);

@@ -27,6 +27,8 @@ import { lsp, type Connection } from './lsp';
 import { DEFAULT_SETTINGS, readSettings, type Settings } from './settings';
 import { DiagnosticsScheduler } from './diagnostics-scheduler';
 import { scanWorkspace } from './workspace-scan';
+import { FileArchCache } from '../ppc64/file-arch';
+import { powerCompletion, powerHover } from '../ppc64/power-features';
 
 interface PositionParams {
   textDocument: TextDocumentIdentifier;
@@ -49,6 +51,7 @@ export class AsmLanguageServer {
   /** path → the document version whose text is on disk (none while it differs). */
   private readonly cleanVersion = new Map<string, number | undefined>();
   private readonly diagnostics: DiagnosticsScheduler;
+  private readonly fileArch = new FileArchCache();
   private readonly watchers = new Map<string, fs.FSWatcher>();
   private refreshTimer: NodeJS.Timeout | undefined;
   private canRefreshInlayHints = false;
@@ -78,6 +81,7 @@ export class AsmLanguageServer {
         return this.index.lineText(file, line);
       },
       buildMode: (file) => this.buildMode(file),
+      archOf: (file) => this.fileArch.of(file, this.documentFor(file)?.getText() ?? this.index.textOf(file)),
       clientSupportsEditRange: false,
       clientSupportsSnippets: false,
     };
@@ -175,10 +179,14 @@ export class AsmLanguageServer {
     }));
     this.documents.onDidClose((e: { document: TextDocument }) => this.guard('close', () => this.closed(e.document)));
 
-    c.onHover((p: PositionParams) => this.at(p, 'hover', (file) => hover(this.ctx, file, p.position.line, p.position.character)));
-    c.onCompletion((p: PositionParams) => this.at(p, 'completion', (file) => completion(this.ctx, file, p.position.line, p.position.character)));
+    // POWER files (ppc64 guests) get POWER hovers and completion; everything label-based is shared.
+    const power = (file: string): boolean => this.ctx.archOf(file).arch === 'ppc64';
+    c.onHover((p: PositionParams) => this.at(p, 'hover', (file) =>
+      power(file) ? powerHover(this.ctx, file, p.position.line, p.position.character) : hover(this.ctx, file, p.position.line, p.position.character)));
+    c.onCompletion((p: PositionParams) => this.at(p, 'completion', (file) =>
+      power(file) ? powerCompletion(this.ctx, file, p.position.line, p.position.character) : completion(this.ctx, file, p.position.line, p.position.character)));
     c.onCompletionResolve((item: CompletionItem) => this.guard('completion resolve', () => resolveCompletion(this.ctx, item)) ?? item);
-    c.onSignatureHelp((p: PositionParams) => this.at(p, 'signature help', (file) => signatureHelp(this.ctx, file, p.position.line, p.position.character)));
+    c.onSignatureHelp((p: PositionParams) => this.at(p, 'signature help', (file) => (power(file) ? null : signatureHelp(this.ctx, file, p.position.line, p.position.character))));
     c.onDefinition((p: PositionParams) => this.at(p, 'definition', (file) => definition(this.ctx, file, p.position.line, p.position.character)));
     c.onReferences(async (p: PositionParams & { context: { includeDeclaration: boolean } }, token: Token) => {
       await yieldToMessages();
