@@ -27,7 +27,8 @@ import { buildPpc64Command, runPpc64Command } from './ppc64/ppc64-cli';
 const USAGE = `Usage:
   kvm-guest run FILE [--mode ${CPU_MODES.join('|')}] [--memory SIZE] [--load-address ADDR]
                      [--entry ADDR|SEG:OFF] [--timeout SECONDS] [--peek ADDR:LEN]... [--stats] [--json]
-                     [--accel auto|kvm|tcg] [--arch x86|ppc64] [--endian big|little]
+                     [--accel auto|kvm|tcg] [--device virtio-rng|virtio-console]...
+                     [--arch x86|ppc64] [--endian big|little]
   kvm-guest build FILE [--mode MODE] [--arch x86|ppc64] [--endian big|little]
   kvm-guest info [--json]
   kvm-guest dap [--accel auto|kvm|tcg] [--arch x86|ppc64]   serve the Debug Adapter Protocol on stdin/stdout
@@ -37,6 +38,8 @@ FILE is a guest source (.S, .s, .c; built first), an ELF, or a flat binary.
 --arch: x86 or ppc64 (default: the ELF's machine, a "kvm-guest: arch=ppc64" comment or POWER code);
 --endian (ppc64): big or little (default: the ELF, -mlittle or "kvm-guest: endian=little", else big).
 --accel: kvm (/dev/kvm), tcg (the software CPU, Unicorn), auto (default: KVM when it works, else tcg).
+--device: a virtio-mmio device (repeat for several; default: the source's "kvm-guest: devices=" comment).
+Standard input goes to the guest (the UART's receive queue, or virtio-console when there is one).
 Exit status of run: 0 halted, 1 usage or other error, 2 build error, 3 triple fault (shutdown),
 4 timeout, 5 accelerator internal error or entry failure, 130 interrupted (Ctrl-C).`;
 
@@ -60,6 +63,11 @@ export interface RunResult {
   ports: Record<string, { in: number; out: number }>;
   mmio: Record<string, { read: number; write: number }>;
   unmapped: { space: string; address: string; write: boolean; rip: string }[];
+  /** Interrupts by I/O APIC input (what drives it, raised, delivered) and vectors the CPU took. */
+  interrupts?: { lines: { pin: number; source?: string; vector: number; raised: number; delivered: number }[]; vectors: Record<string, number> };
+  virtio?: { device: string; base: string; status: string[]; features: string[]; notifications: number; interrupts: number; queues: { name: string; size: number; served: number; availIdx: number; usedIdx: number }[] }[];
+  /** Device reports of guest mistakes (a bad virtqueue, a refused interrupt…), each once. */
+  deviceEvents: string[];
   registers: Record<string, string>;
   memory: Record<string, string>;
   diagnostics?: BuildDiagnostic[];
@@ -116,7 +124,7 @@ async function runCommand(file: string, opts: Record<string, string | boolean | 
   const json = opts.json === true;
   const started = performance.now();
   const result: RunResult = {
-    outcome: 'error', message: '', serial: '', exits: {}, ports: {}, mmio: {}, unmapped: [], registers: {}, memory: {}, durationMs: 0,
+    outcome: 'error', message: '', serial: '', exits: {}, ports: {}, mmio: {}, unmapped: [], deviceEvents: [], registers: {}, memory: {}, durationMs: 0,
   };
   const serialChunks: Buffer[] = [];
   let registerDump = '';
@@ -153,6 +161,7 @@ async function runCommand(file: string, opts: Record<string, string | boolean | 
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigint);
   let booted: BootedWorker | undefined = prestartWorker(); // boots while the guest builds
+  let stopInput: (() => void) | undefined;
   try {
     const accel = parseAccelerator(opts.accel);
     const timeoutSeconds = opts.timeout !== undefined ? Number(opts.timeout) : undefined;
@@ -164,6 +173,7 @@ async function runCommand(file: string, opts: Record<string, string | boolean | 
       memory: opts.memory as string | undefined,
       loadAddress: opts['load-address'] as string | undefined,
       entry: opts.entry as string | undefined,
+      devices: opts.device as string[] | undefined,
       signal: abort.signal,
     });
     const peeks = ((opts.peek as string[] | undefined) ?? []).map((p) => ({ text: p, ...parsePeek(p, prepared.machine.memorySize) }));
@@ -195,6 +205,11 @@ async function runCommand(file: string, opts: Record<string, string | boolean | 
             `(${e.size} byte${e.size === 1 ? '' : 's'}) by the guest at ${L.hex(e.rip)}: reads return all-ones, writes are dropped (reported once per address)\n`,
         );
     });
+    machine.onDeviceEvent((message) => {
+      result.deviceEvents.push(message);
+      if (!json) process.stderr.write(`kvm-guest: ${message} (reported once; the guest runs on)\n`);
+    });
+    stopInput = forwardStdin(machine);
     if (interrupted) machine.pause();
     const stop = await machine.run(timeoutSeconds !== undefined ? timeoutSeconds * 1000 : undefined);
     if (stop.reason === 'shutdown' && !stop.instructionBytes) {
@@ -209,6 +224,11 @@ async function runCommand(file: string, opts: Record<string, string | boolean | 
     result.exits = stop.stats.exits;
     result.ports = hexKeys(stop.stats.ports);
     result.mmio = hexKeys(stop.stats.mmio);
+    result.interrupts = interruptCounts(stop);
+    result.virtio = stop.devices.virtio.map((v) => ({
+      device: v.name, base: L.hex(v.base), status: v.statusNames, features: v.negotiatedFeatureNames, notifications: v.notifications, interrupts: v.interrupts,
+      queues: v.queues.map((q) => ({ name: q.name, size: q.size, served: q.served, availIdx: q.lastAvailIdx, usedIdx: q.usedIdx })),
+    }));
     result.registers = registerRecord(stop.regs, stop.sregs);
     for (const p of peeks) result.memory[p.text.split(':')[0]] = Buffer.from(machine.memory.read(p.address, p.length)).toString('hex');
     if (result.outcome === 'shutdown' || result.outcome === 'internal-error' || result.outcome === 'entry-failure')
@@ -228,12 +248,41 @@ async function runCommand(file: string, opts: Record<string, string | boolean | 
       result.message = e instanceof Error ? e.message : String(e);
     }
   } finally {
+    stopInput?.();
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
     await machine?.destroy();
     await disposeWorker(booted);
   }
   return finish();
+}
+
+/** Typed or piped input goes to the guest; returns how to stop listening. */
+function forwardStdin(machine: Machine): () => void {
+  const stdin = process.stdin;
+  if (stdin.isTTY) return () => {}; // a terminal in cooked mode would echo and buffer: only pipes and files
+  const onData = (chunk: Buffer): void => {
+    let sent = 0;
+    while (sent < chunk.length) {
+      const n = machine.sendInput(chunk.subarray(sent));
+      if (n === 0) break; // the guest is not reading: drop the rest rather than block the monitor
+      sent += n;
+    }
+  };
+  stdin.on('data', onData);
+  stdin.on('error', () => {});
+  return () => {
+    stdin.off('data', onData);
+    stdin.pause();
+    stdin.unref?.();
+  };
+}
+
+function interruptCounts(stop: StopInfo): NonNullable<RunResult['interrupts']> {
+  return {
+    lines: stop.devices.ioapic.filter((e) => e.source !== undefined || e.raised > 0).map((e) => ({ pin: e.pin, source: e.source, vector: e.vector, raised: e.raised, delivered: e.delivered })),
+    vectors: Object.fromEntries(Object.entries(stop.devices.interruptsTaken).map(([v, n]) => [L.hex(Number(v)), n])),
+  };
 }
 
 function formatStats(stop: StopInfo): string {
@@ -249,6 +298,17 @@ function formatStats(stop: StopInfo): string {
   if (mmio.length) {
     lines.push('MMIO exits by address:');
     for (const [a, c] of mmio) lines.push(`  ${L.hex(Number(a)).padEnd(12)} read ${c.read}  write ${c.write}`);
+  }
+  const irq = interruptCounts(stop);
+  if (irq.lines.length || Object.keys(irq.vectors).length) {
+    lines.push('interrupts by I/O APIC input:');
+    for (const l of irq.lines) lines.push(`  input ${String(l.pin).padEnd(3)} ${(l.source ?? '').padEnd(28)} vector ${L.hex(l.vector).padEnd(5)} raised ${l.raised}  delivered ${l.delivered}`);
+    lines.push('interrupts taken by vector:');
+    for (const [v, n] of Object.entries(irq.vectors)) lines.push(`  ${v.padEnd(6)} ${n}`);
+  }
+  for (const v of stop.devices.virtio) {
+    lines.push(`${v.name} at ${L.hex(v.base)}: status ${v.statusNames.join('|') || '0'}, ${v.notifications} notifications, ${v.interrupts} interrupts`);
+    for (const q of v.queues) lines.push(`  ${q.name.padEnd(12)} size ${q.size}  served ${q.served}  avail idx ${q.lastAvailIdx}  used idx ${q.usedIdx}${q.broken ? '  (broken: needs reset)' : ''}`);
   }
   return lines.join('\n');
 }
@@ -326,7 +386,7 @@ async function infoCommand(json: boolean): Promise<number> {
 function usageFailure(message: string, json: boolean): number {
   if (json) {
     const result: RunResult = {
-      outcome: 'error', message, serial: '', exits: {}, ports: {}, mmio: {}, unmapped: [], registers: {}, memory: {}, durationMs: 0,
+      outcome: 'error', message, serial: '', exits: {}, ports: {}, mmio: {}, unmapped: [], deviceEvents: [], registers: {}, memory: {}, durationMs: 0,
     };
     process.stdout.write(JSON.stringify(result) + '\n');
   }
@@ -359,6 +419,7 @@ export async function main(argv: string[]): Promise<number> {
         entry: { type: 'string' },
         timeout: { type: 'string' },
         peek: { type: 'string', multiple: true },
+        device: { type: 'string', multiple: true },
         stats: { type: 'boolean' },
         json: { type: 'boolean' },
         stdio: { type: 'boolean' },

@@ -11,7 +11,7 @@ import { GuestImage, ImageError } from './program/guest-image';
 import { defaultEntry, describeEntry, EntryPoint, parseAddress, parseEntry } from './vmm/cpu-modes';
 import * as L from './vmm/guest-layout';
 import { checkImagePlacement, MachineOptions } from './vmm/machine';
-import type { OutputDevice } from './vmm/vcpu-protocol';
+import { OutputDevice, VIRTIO_DEVICE_KINDS, VirtioDeviceKind } from './vmm/vcpu-protocol';
 
 export const SOURCE_EXTENSIONS = ['.S', '.s', '.c'];
 
@@ -22,6 +22,8 @@ export interface GuestRequest {
   loadAddress?: string | number;
   entry?: string;
   outputDevices?: OutputDevice[];
+  /** virtio devices (`--device`, the `devices` launch attribute); default: the source's `kvm-guest: devices=` comment. */
+  devices?: string[];
   /** Build sources (default true). */
   build?: boolean;
   signal?: AbortSignal;
@@ -53,6 +55,26 @@ export class BuildFailure extends Error {
     super(message);
     this.name = 'BuildFailure';
   }
+}
+
+/** Checks device names; says which exist when one does not. */
+export function parseDevices(names: readonly string[]): VirtioDeviceKind[] {
+  const out: VirtioDeviceKind[] = [];
+  for (const n of names.flatMap((x) => x.split(',')).map((x) => x.trim()).filter(Boolean)) {
+    if (!(VIRTIO_DEVICE_KINDS as readonly string[]).includes(n))
+      throw new UsageError(`unknown device '${n}': choose from ${VIRTIO_DEVICE_KINDS.join(', ')} (repeat --device for several)`);
+    out.push(n as VirtioDeviceKind);
+  }
+  if (out.length > L.VIRTIO_MAX_DEVICES) throw new UsageError(`at most ${L.VIRTIO_MAX_DEVICES} virtio devices fit the machine (${out.length} given)`);
+  return out;
+}
+
+const DEVICES_MARKER = /kvm-guest:\s*devices\s*=\s*([A-Za-z0-9_,\s-]+?)\s*(?:\*\/|$)/m;
+
+/** The devices a source asks for with a `kvm-guest: devices=virtio-rng,virtio-console` comment. */
+export function devicesFromSource(text: string): string[] | undefined {
+  const m = DEVICES_MARKER.exec(text);
+  return m ? m[1].split(/[\s,]+/).filter(Boolean) : undefined;
 }
 
 export function parseMode(text: string): CpuMode {
@@ -170,8 +192,12 @@ export async function prepareGuest(req: GuestRequest): Promise<PreparedGuest> {
   if (entry.kind === 'linear' && (entry.address >= memorySize))
     throw new UsageError(`entry point ${describeEntry(entry)} is outside guest memory (0x0–${L.hex(memorySize - 1)})`);
 
+  const devices = parseDevices(req.devices ?? (source ? devicesFromSource(fs.readFileSync(file, 'utf8')) ?? [] : []));
+  if (devices.length > 0 && mode === 'real')
+    throw new UsageError(`virtio devices need a protected, paged32 or long-mode guest (they are found through start_info at EBX/RBX); ${req.file} starts in real mode`);
+
   return {
-    machine: { memorySize, mode, image, entry, outputDevices: req.outputDevices },
+    machine: { memorySize, mode, image, entry, outputDevices: req.outputDevices, devices },
     mode,
     elfPath,
     loadAddress,

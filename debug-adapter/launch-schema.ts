@@ -16,9 +16,13 @@ export const LAUNCH_SCHEMA: Record<keyof Omit<LaunchArguments, '__restart' | 'no
   stopOnEntry: { type: 'boolean', description: 'Stop at the first instruction.', default: false },
   build: { type: 'boolean', description: 'Build a source program with as/ld/gcc and the mode\'s linker script before running it.', default: true },
   serial: {
-    type: ['string', 'array'], items: { type: 'string', enum: ['uart', 'debugcon', 'pseudo-serial'] },
-    description: 'Which output devices reach the Debug Console: "all", "none", or a list of "uart" (16550 at 0x3F8), "debugcon" (port 0xE9), "pseudo-serial" (port 0xF1).',
+    type: ['string', 'array'], items: { type: 'string', enum: ['uart', 'debugcon', 'pseudo-serial', 'virtio-console'] },
+    description: 'Which output devices reach the Debug Console: "all", "none", or a list of "uart" (16550 at 0x3F8), "debugcon" (port 0xE9), "pseudo-serial" (port 0xF1), "virtio-console".',
     default: 'all',
+  },
+  devices: {
+    type: 'array', items: { type: 'string', enum: ['virtio-rng', 'virtio-console'] },
+    description: 'virtio-mmio devices, listed in start_info (EBX/RBX): device i at 0xFEB00000 + 0x200·i on I/O APIC input 16 + i. Default: the source\'s "kvm-guest: devices=…" comment.',
   },
   timeout: { type: 'number', description: 'Stop the session when the guest runs this many seconds without stopping (0: never).', default: 0 },
   disassemblySyntax: { type: 'string', enum: ['att', 'intel'], description: 'Syntax of the Disassembly view.', default: 'att' },

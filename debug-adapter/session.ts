@@ -39,6 +39,8 @@ export interface LaunchArguments extends DebugProtocol.LaunchRequestArguments {
   stopOnEntry?: boolean;
   build?: boolean;
   serial?: OutputDevice[] | 'all' | 'none';
+  /** virtio devices ("virtio-rng", "virtio-console"); default: the source's devices= comment. */
+  devices?: string[];
   timeout?: number;
   disassemblySyntax?: Syntax;
   cwd?: string;
@@ -290,7 +292,7 @@ export class KvmGuestSession extends LoggingDebugSession {
     // A disconnect or terminate during the build stops the toolchain's processes too.
     const building = (this.building = new AbortController());
     const prepared = await prepareGuest({
-      file, mode: args.mode, memory: args.memory, loadAddress: args.loadAddress, entry: args.entry, outputDevices, build: args.build,
+      file, mode: args.mode, memory: args.memory, loadAddress: args.loadAddress, entry: args.entry, outputDevices, build: args.build, devices: args.devices,
       signal: building.signal,
     }).finally(() => {
       if (this.building === building) this.building = undefined;

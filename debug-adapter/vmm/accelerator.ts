@@ -9,7 +9,7 @@
 //   returns only exits the monitor must judge.
 import type { CpuMode } from '../toolchain/modes';
 import type { CpuState, Regs, SRegs } from './cpu-state';
-import type { MmioBus, PortBus } from './devices/bus';
+import type { MmioBus, PortBus, UnmappedAccess } from './devices/bus';
 import type { ExitCounters } from './exit-counters';
 
 export type AcceleratorName = 'kvm' | 'tcg';
@@ -94,6 +94,31 @@ export interface VcpuEnvironment {
   counters: ExitCounters;
   /** The shared control block: CTL.STOP non-zero means "return { kind: 'kicked' }" soon. */
   ctl: Int32Array;
+  /** The interrupt controllers (local APIC + I/O APIC): what an accelerator without its own delivers. */
+  interrupts: InterruptSource;
+}
+
+/**
+ * External interrupts as a vCPU sees them (the monitor's local APIC behind it). The vCPU delivers
+ * `acknowledge()`'s vector through the IDT/IVT at an instruction boundary while RFLAGS.IF = 1, and
+ * calls `idle()` when the guest executes HLT with IF = 1.
+ */
+export interface InterruptSource {
+  /** Serves device work deferred from inside the CPU's run (virtio notifications on the software CPU). */
+  serviceDevices(): void;
+  /** The vector the CPU would take now if IF allowed, or undefined. */
+  pending(): number | undefined;
+  /** The CPU takes the pending vector (IRR → ISR); undefined when there is none. */
+  acknowledge(): number | undefined;
+  /**
+   * HLT with IF = 1: waits until an interrupt is pending ('pending'), the main thread asks for a
+   * stop ('kicked'), or nothing can ever raise one ('never': the run ends halted, as before).
+   */
+  idle(ctl: Int32Array): 'pending' | 'kicked' | 'never';
+  /** Nanoseconds until a timer or an input poll may raise an interrupt on its own; undefined: none. */
+  nextEventNs(): bigint | undefined;
+  /** Whether anything can raise an interrupt while the guest runs (devices, an enabled local APIC). */
+  live(): boolean;
 }
 
 /** The worker-thread side of a vCPU. */
@@ -110,6 +135,11 @@ export interface Vcpu {
   translate(linear: bigint): bigint | null;
   /** Up to 15 bytes at CS:RIP, for stop reports. */
   instructionBytes(): number[];
+  /**
+   * The linear PC of the instruction making `access`, the port-I/O or MMIO access the buses are
+   * serving now (called from inside run(), for the `unmapped` report).
+   */
+  accessPc(access: UnmappedAccess): bigint;
   /** Sent to the main thread so that its VmBackend can kick this vCPU. */
   kickHandle(): KickHandle;
   /** Rows for the machine view: what this vCPU is made of (run area, engine handle…). */

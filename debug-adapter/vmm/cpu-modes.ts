@@ -110,7 +110,8 @@ function realSegment(selector: number, code: boolean): Segment {
 /**
  * The initial state for `mode`, starting from KVM's reset state `base` (which carries fields we keep,
  * such as apic_base). Real mode: CS:IP = entry, DS=ES=FS=GS=0, SS:SP = 9800:8000. Flat modes: the
- * monitor's GDT, CS 0x08 (0x18 in long mode), data 0x10, ESP/RSP = 0xA0000, empty IDT, IF = 0.
+ * monitor's GDT, CS 0x08 (0x18 in long mode), data 0x10, ESP/RSP = 0xA0000, EBX/RBX = the start_info
+ * address, empty IDT, IF = 0.
  */
 export function initialState(mode: CpuMode, entry: EntryPoint, base: SRegs): { regs: Regs; sregs: SRegs } {
   const regs: Regs = {
@@ -159,6 +160,7 @@ export function initialState(mode: CpuMode, entry: EntryPoint, base: SRegs): { r
   }
   regs.rip = BigInt(entry.address);
   regs.rsp = BigInt(L.STACK_TOP);
+  regs.rbx = BigInt(L.START_INFO_ADDR); // the machine description (start-info.ts)
   return { regs, sregs };
 }
 

@@ -17,17 +17,21 @@ export function debugRun(vcpu: Vcpu, nativeBreakpoints: number, d: DebugRun): Vc
   const start = vcpu.pc();
 
   // Leave a breakpoint we are sitting on with one step, breakpoints off (a native breakpoint would
-  // fire again at once); where that step lands is judged like any other step.
-  if (bps.has(start) && !stepping) {
+  // fire again at once: KVM's debug registers do, also when single-stepping); where that step lands
+  // is judged like any other step.
+  let firstStep: VcpuExit | undefined;
+  if (bps.has(start)) {
     vcpu.setDebug({ breakpoints: [], singleStep: true, watches });
     const e = vcpu.run();
     if (e.kind !== 'step') return e; // it halted, faulted, hit a watch or was paused during that step
     if (bps.has(e.pc)) return { kind: 'breakpoint', pc: e.pc };
+    if (stepping) firstStep = e;
   }
 
   vcpu.setDebug({ breakpoints: scanning ? [] : [...bps], singleStep: stepping || scanning, watches });
   for (;;) {
-    const e = vcpu.run();
+    const e = firstStep ?? vcpu.run();
+    firstStep = undefined;
     if (e.kind !== 'step') return e;
     const pc = e.pc;
     if (bps.has(pc)) return { kind: 'breakpoint', pc };

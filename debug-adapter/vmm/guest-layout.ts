@@ -9,7 +9,8 @@
 //   0x92000  long mode: PDPT
 //   0x93000  long mode: 4 page directories (2 MiB pages) = identity map of the first 4 GiB
 //   0x97000  paged32: page directory (4 MiB pages) = identity map of 4 GiB
-//   0x98000  stack, 32 KiB, growing down from 0xA0000
+//   0x98000  start_info (protected, paged32 and long mode: EBX/RBX at entry), memory and device maps
+//   0x99000  stack, 28 KiB, growing down from 0xA0000
 
 export const RESERVED_START = 0x90000;
 export const RESERVED_END = 0xa0000; // exclusive
@@ -22,7 +23,9 @@ export const PDPT_ADDR = 0x92000;
 export const PD64_ADDR = 0x93000;
 export const PD64_COUNT = 4;
 export const PD32_ADDR = 0x97000;
-export const STACK_BOTTOM = 0x98000;
+export const START_INFO_ADDR = 0x98000;
+export const START_INFO_END = 0x99000;
+export const STACK_BOTTOM = 0x99000;
 export const STACK_TOP = 0xa0000;
 
 /** Real mode stack: SS:SP = 9800:8000 = linear 0xA0000 (first push lands at 0x9FFFE). */
@@ -44,6 +47,17 @@ export const RESET_LOAD_ADDRESS = 0xf0000;
 /** KVM on Intel needs three pages for a TSS outside guest RAM; below 4 GiB, above any RAM we allow. */
 export const KVM_TSS_ADDR = 0xfffbd000;
 export const KVM_IDENTITY_MAP_ADDR = 0xfffbc000;
+
+/**
+ * virtio-mmio devices: device i's window at VIRTIO_MMIO_BASE + i * VIRTIO_MMIO_STRIDE, on I/O APIC
+ * input VIRTIO_FIRST_IRQ + i — the placement of QEMU's microvm machine.
+ */
+export const VIRTIO_MMIO_BASE = 0xfeb00000;
+export const VIRTIO_MMIO_STRIDE = 0x200;
+/** Bytes of each device's register window (start_info.dev_size). */
+export const VIRTIO_MMIO_WINDOW = 0x200;
+export const VIRTIO_FIRST_IRQ = 16;
+export const VIRTIO_MAX_DEVICES = 8;
 
 export const MIN_MEMORY = 1 << 20; // the reserved region and the reset vector need the first MiB
 export const MAX_MEMORY = 3 * 2 ** 30; // below the 32-bit MMIO hole and KVM's TSS pages

@@ -14,8 +14,10 @@ import type { UnmappedAccess } from './devices/bus';
 import type { Regs, SRegs } from './cpu-state';
 import type { AcceleratorInfo, DebugArm, MemoryRegionInfo, VmBackend } from './accelerator';
 import { chooseAccelerator, createVmBackend } from './accelerators';
+import { IOAPIC_BASE } from './devices/ioapic';
+import { memoryMap, StartInfo, writeStartInfo } from './start-info';
 import {
-  CTL, DebugRun, ExitStats, OUTPUT_DEVICES, OutputDevice, STOP_REQUEST, StopInfo, WorkerInit, WorkerRequest, WorkerResponse,
+  CTL, DebugRun, ExitStats, OUTPUT_DEVICES, OutputDevice, STOP_REQUEST, StopInfo, VirtioDeviceKind, WorkerInit, WorkerRequest, WorkerResponse,
 } from './vcpu-protocol';
 
 export interface MachineOptions {
@@ -24,6 +26,8 @@ export interface MachineOptions {
   image: GuestImage;
   entry: EntryPoint;
   outputDevices?: OutputDevice[];
+  /** virtio-mmio devices, in the order of their windows (guest-layout.ts). */
+  devices?: VirtioDeviceKind[];
   /** What runs the vCPU (default: chooseAccelerator('auto')). */
   accelerator?: AcceleratorInfo;
 }
@@ -68,6 +72,17 @@ export async function disposeWorker(booted: BootedWorker | undefined): Promise<v
   await booted.ready.catch(() => {});
   await booted.worker.terminate();
 }
+/** The start_info the guest finds at EBX/RBX: memory map, the I/O APIC and the virtio devices. */
+export function startInfoFor(options: MachineOptions): StartInfo {
+  return {
+    ioapicBase: IOAPIC_BASE,
+    memSize: options.memorySize,
+    devSize: L.VIRTIO_MMIO_WINDOW,
+    memory: memoryMap(options.memorySize, options.image),
+    devices: (options.devices ?? []).map((_, i) => ({ base: L.VIRTIO_MMIO_BASE + i * L.VIRTIO_MMIO_STRIDE, irq: L.VIRTIO_FIRST_IRQ + i })),
+  };
+}
+
 /** Refuses segments beyond guest memory or over the monitor's reserved region. */
 export function checkImagePlacement(image: GuestImage, memorySize: number): void {
   const reserved = { start: L.RESERVED_START, end: L.RESERVED_END };
@@ -116,6 +131,7 @@ export class Machine {
   private pumping = false;
   private outputListeners: ((bytes: Uint8Array) => void)[] = [];
   private unmappedListeners: ((e: UnmappedEvent) => void)[] = [];
+  private deviceEventListeners: ((message: string) => void)[] = [];
   private workerError?: Error;
   /** Exit statistics as of the last stop (cumulative since the VM started). */
   lastStats?: ExitStats;
@@ -144,6 +160,7 @@ export class Machine {
     try {
       writeModeTables(m.memory.view, options.mode);
       placeImage(m.memory, options.image);
+      if (options.mode !== 'real') writeStartInfo(m.memory.bytes, startInfoFor(options));
       await m.startWorker(bw);
     } catch (e) {
       if (!m.worker) await disposeWorker(bw);
@@ -169,6 +186,7 @@ export class Machine {
       output: this.output.sab,
       input: this.input.sab,
       outputDevices: this.options.outputDevices ?? [...OUTPUT_DEVICES],
+      devices: this.options.devices ?? [],
     };
     worker.on('message', (m: WorkerResponse) => this.onMessage(m));
     worker.on('error', (e) => this.failAll(e));
@@ -183,6 +201,10 @@ export class Machine {
   }
 
   private onMessage(m: WorkerResponse): void {
+    if (m.type === 'device-event') {
+      for (const l of this.deviceEventListeners) l(m.message);
+      return;
+    }
     if (m.type === 'unmapped') {
       const ev: UnmappedEvent = { ...m.access, rip: m.csBase + m.rip };
       for (const l of this.unmappedListeners) l(ev);
@@ -219,6 +241,11 @@ export class Machine {
   /** The first access to each unmapped port or MMIO address. */
   onUnmapped(listener: (e: UnmappedEvent) => void): void {
     this.unmappedListeners.push(listener);
+  }
+
+  /** A device's report of a guest mistake (each kind once): a bad virtqueue, a refused interrupt… */
+  onDeviceEvent(listener: (message: string) => void): void {
+    this.deviceEventListeners.push(listener);
   }
 
   private drainOutput(): void {

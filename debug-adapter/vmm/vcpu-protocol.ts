@@ -3,11 +3,27 @@ import type { CpuMode } from '../toolchain/modes';
 import type { EntryPoint } from './cpu-modes';
 import type { UnmappedAccess } from './devices/bus';
 import type { Regs, SRegs } from './cpu-state';
+import type { RedirectionInfo } from './devices/ioapic';
+import type { LocalApicInfo } from './devices/local-apic';
+import type { VirtioSnapshot } from './devices/virtio/virtio-snapshot';
 import type { AcceleratorName, DebugArm, KickHandle, MemoryAccess, Watch } from './accelerator';
 
 /** Devices whose output can be forwarded to the serial stream. */
-export type OutputDevice = 'uart' | 'debugcon' | 'pseudo-serial';
-export const OUTPUT_DEVICES: readonly OutputDevice[] = ['uart', 'debugcon', 'pseudo-serial'];
+export type OutputDevice = 'uart' | 'debugcon' | 'pseudo-serial' | 'virtio-console';
+export const OUTPUT_DEVICES: readonly OutputDevice[] = ['uart', 'debugcon', 'pseudo-serial', 'virtio-console'];
+
+/** virtio-mmio devices a machine can have (`--device`, the `devices` launch attribute). */
+export type VirtioDeviceKind = 'virtio-rng' | 'virtio-console';
+export const VIRTIO_DEVICE_KINDS: readonly VirtioDeviceKind[] = ['virtio-rng', 'virtio-console'];
+
+/** The interrupt controllers and virtio devices as of a stop (views, `.virtio`, `.irq`, --stats). */
+export interface DevicesSnapshot {
+  ioapic: RedirectionInfo[];
+  lapic: LocalApicInfo;
+  /** Vectors the CPU took (delivered through the IDT/IVT), and how often. */
+  interruptsTaken: Record<number, number>;
+  virtio: VirtioSnapshot[];
+}
 
 /** Int32 slots of the control SharedArrayBuffer. */
 export const CTL = {
@@ -34,6 +50,7 @@ export interface WorkerInit {
   output: SharedArrayBuffer;
   input: SharedArrayBuffer;
   outputDevices: OutputDevice[];
+  devices: VirtioDeviceKind[];
 }
 
 /**
@@ -95,6 +112,7 @@ export interface StopInfo {
   regs: Regs;
   sregs: SRegs;
   stats: ExitStats;
+  devices: DevicesSnapshot;
   /** shutdown: how the fault went (software CPU: the chain of exceptions); internal-error: the accelerator's words. */
   detail?: string;
   /** internal-error (KVM) */
@@ -124,4 +142,6 @@ export type WorkerResponse =
   | { type: 'translated'; physical: bigint | null }
   | { type: 'ok' }
   | { type: 'unmapped'; access: UnmappedAccess; rip: bigint; csBase: bigint }
+  /** A device met something a guest should not do (once per kind): the run goes on. */
+  | { type: 'device-event'; message: string }
   | { type: 'error'; message: string };

@@ -8,12 +8,16 @@ import { MmioBus, PortBus, UnmappedAccess } from './devices/bus';
 import { ByteSink, ByteSource, Uart16550, UART_COM1 } from './devices/uart16550';
 import { DebugConsolePort, DEBUG_CONSOLE_PORT, PostCodePort, POST_CODE_PORT, PseudoSerialPort, PSEUDO_SERIAL_PORT } from './devices/output-ports';
 import { ByteRing } from './byte-ring';
+import { InterruptPlatform } from './devices/interrupt-platform';
+import { attachVirtioDevices } from './devices/virtio-slots';
+import { IOAPIC_BASE, IOAPIC_WINDOW } from './devices/ioapic';
+import { LAPIC_BASE, LAPIC_WINDOW } from './devices/local-apic';
 import { ExitCounters } from './exit-counters';
 import { debugRun } from './debug-engine';
 import { createVcpu } from './vcpu-factory';
 import type { Vcpu, VcpuEnvironment, VcpuExit } from './accelerator';
 import { NO_DEBUG } from './accelerator';
-import { CTL, OutputDevice, STOP_REQUEST, StopInfo, StopReason, WorkerInit, WorkerRequest, WorkerResponse } from './vcpu-protocol';
+import { CTL, DevicesSnapshot, OutputDevice, STOP_REQUEST, StopInfo, StopReason, WorkerInit, WorkerRequest, WorkerResponse } from './vcpu-protocol';
 
 const port = parentPort!;
 const post = (m: WorkerResponse): void => port.postMessage(m);
@@ -50,7 +54,15 @@ function serve(init: WorkerInit): void {
   let vcpu: Vcpu | undefined;
   function reportUnmapped(access: UnmappedAccess): void {
     const s = vcpu?.getState();
-    post({ type: 'unmapped', access, rip: s?.regs.rip ?? 0n, csBase: s?.sregs.cs.base ?? 0n });
+    const csBase = s?.sregs.cs.base ?? 0n;
+    let rip = s?.regs.rip ?? 0n;
+    try {
+      // The instruction that made the access: RIP alone may be past it or at the block's start.
+      if (vcpu) rip = vcpu.accessPc(access) - csBase;
+    } catch {
+      // keep RIP as the accelerator shows it
+    }
+    post({ type: 'unmapped', access, rip, csBase });
   }
   const ports = new PortBus(reportUnmapped);
   const mmio = new MmioBus(reportUnmapped);
@@ -59,12 +71,35 @@ function serve(init: WorkerInit): void {
   ports.register(new PseudoSerialPort(sinkFor('pseudo-serial'), input), PSEUDO_SERIAL_PORT);
   ports.register(new PostCodePort(), POST_CODE_PORT);
   const counters = new ExitCounters();
+  const reported = new Set<string>();
+  const reportDeviceEvent = (message: string): void => {
+    if (reported.has(message)) return;
+    reported.add(message);
+    post({ type: 'device-event', message });
+  };
+  const interrupts = new InterruptPlatform(reportDeviceEvent);
+  mmio.register(interrupts.ioapic, IOAPIC_BASE, IOAPIC_WINDOW);
+  mmio.register(interrupts.lapic, LAPIC_BASE, LAPIC_WINDOW);
 
-  const env: VcpuEnvironment = { memory, memoryAddress: init.memAddress, ports, mmio, counters, ctl };
+  const virtio = attachVirtioDevices(init.devices, {
+    ram: memory, mmio, interrupts, consoleOut: sinkFor('virtio-console'), consoleIn: input, report: reportDeviceEvent,
+    deferNotify: init.accelerator === 'tcg',
+  });
+
+  const env: VcpuEnvironment = { memory, memoryAddress: init.memAddress, ports, mmio, counters, ctl, interrupts };
   const cpu = (vcpu = createVcpu(init.accelerator, init.vcpu, env));
   {
     const start = initialState(init.mode, init.entry, cpu.getState().sregs);
     cpu.setState(start.regs, start.sregs);
+  }
+
+  function devicesSnapshot(): DevicesSnapshot {
+    return {
+      ioapic: interrupts.ioapic.entries(),
+      lapic: interrupts.lapic.info(),
+      interruptsTaken: Object.fromEntries(interrupts.taken),
+      virtio: virtio.map((t) => t.snapshot()),
+    };
   }
 
   function requestedStop(): StopReason {
@@ -75,7 +110,7 @@ function serve(init: WorkerInit): void {
   /** The stop report of an exit: what happened, the registers and the statistics so far. */
   function stopInfo(exit: VcpuExit): StopInfo {
     const { regs, sregs } = cpu.getState();
-    const base = { accelerator: init.accelerator, regs, sregs, stats: counters.snapshot() };
+    const base = { accelerator: init.accelerator, regs, sregs, stats: counters.snapshot(), devices: devicesSnapshot() };
     switch (exit.kind) {
       case 'halt':
         return { reason: 'halted', ...base };

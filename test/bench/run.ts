@@ -3,8 +3,14 @@
 // machines are shared and noisy, so limits are reported here, never asserted in tests.
 // KVM figures run when /dev/kvm is usable (else one line says why); software-CPU figures when Unicorn
 // loads (software-cpu.ts; QEMU's when qemu-system-x86_64 is on PATH).
-// Environment: BENCH_ROUNDS (5), BENCH_OUTS (KVM exits, 200000), BENCH_TCG_OUTS (software-CPU port
-// writes, 2000000), BENCH_SKIP_KVM=1, BENCH_SKIP_LSP=1, BENCH_SKIP_VSCODE=1.
+// Fairness: a figure with a reference is measured against it in the same run, round by round, the
+// order of the runs inside each round shuffled (seeded: BENCH_SEED, printed), at least 10 rounds;
+// every figure is the median with its min and max over the rounds, and a ratio is the median of
+// the rounds' own ratios (ours and the reference of one round ran back to back). Both sides time the
+// same span: e.g. the single-step loop alone, VM creation excluded, in ours and in the C program.
+// Environment: BENCH_ROUNDS (10, at least 10), BENCH_SEED, BENCH_OUTS (KVM exits, 200000),
+// BENCH_TCG_OUTS (software-CPU port writes, 2000000), BENCH_SKIP_KVM=1, BENCH_SKIP_LSP=1,
+// BENCH_SKIP_VSCODE=1.
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -23,7 +29,8 @@ const ROOT = path.resolve(__dirname, '..', '..', '..');
 const OUT_DIR = path.join(ROOT, '.bench');
 const LOAD = 0x100000;
 const OUT_COUNT = Number(process.env.BENCH_OUTS ?? 200000);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const ROUNDS = Math.max(10, Number(process.env.BENCH_ROUNDS ?? 10));
+const SEED = Number(process.env.BENCH_SEED ?? Math.floor(Math.random() * 2 ** 31));
 /** Port writes of the software-CPU guest (the budget in DESIGN.md is stated for 2,000,000). */
 const TCG_OUT_COUNT = Number(process.env.BENCH_TCG_OUTS ?? 2000000);
 /** KVM, when /dev/kvm is usable here (set by main); the KVM figures need it. */
@@ -31,24 +38,66 @@ let KVM: AcceleratorInfo;
 
 interface Figure {
   name: string;
+  /** The median over the rounds. */
   value: number;
   unit: string;
+  /** Smallest and largest over the rounds. */
+  min?: number;
+  max?: number;
+  rounds?: number;
   target?: string;
   withinTarget?: boolean;
   detail?: Record<string, unknown>;
 }
 const figures: Figure[] = [];
 
-function report(f: Figure): void {
+export function report(f: Figure): void {
   figures.push(f);
+  const digits = f.unit === '×' ? 3 : 2;
+  const range = f.min !== undefined && f.max !== undefined ? `  [${f.min.toFixed(digits)}–${f.max.toFixed(digits)}, ${f.rounds ?? '?'} rounds]` : '';
   const target = f.target ? `  (target ${f.target}: ${f.withinTarget ? 'met' : 'NOT met'})` : '';
-  console.log(`${f.name.padEnd(58)} ${f.value.toFixed(f.unit === '×' ? 3 : 2).padStart(10)} ${f.unit}${target}`);
+  console.log(`${f.name.padEnd(58)} ${f.value.toFixed(digits).padStart(10)} ${f.unit}${range}${target}`);
 }
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
+
+/** Median, min and max of a series, as a Figure's fields. */
+const spread = (xs: number[]): { value: number; min: number; max: number; rounds: number } => ({ value: median(xs), min: Math.min(...xs), max: Math.max(...xs), rounds: xs.length });
+
+/** mulberry32: a small seeded PRNG, so that a run's order can be replayed with BENCH_SEED. */
+let rngState = SEED >>> 0;
+function random(): number {
+  rngState = (rngState + 0x6d2b79f5) >>> 0;
+  let t = rngState;
+  t = Math.imul(t ^ (t >>> 15), t | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+}
+
+/**
+ * Runs every runner once per round, `rounds` rounds, in a freshly shuffled order each round (so that
+ * drift in the machine's load and warm-up effects hit all sides alike); the results by runner.
+ */
+async function interleaved<R extends Record<string, () => unknown>>(rounds: number, runners: R): Promise<{ [K in keyof R]: Awaited<ReturnType<R[K]>>[] }> {
+  type K = keyof R & string;
+  const keys = Object.keys(runners) as K[];
+  const out = Object.fromEntries(keys.map((k) => [k, [] as unknown[]])) as { [k: string]: unknown[] };
+  for (let r = 0; r < rounds; r++) {
+    const order = [...keys];
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = Math.floor(random() * (i + 1));
+      [order[i], order[j]] = [order[j], order[i]];
+    }
+    for (const k of order) out[k].push(await runners[k]());
+  }
+  return out as { [K in keyof R]: Awaited<ReturnType<R[K]>>[] };
+}
+
+/** Per-round ratios a[i] / b[i] of two interleaved series. */
+const ratios = (a: number[], b: number[]): number[] => a.map((x, i) => x / b[i]);
 
 /** mov ecx, N; 1: out 0x80, al; dec ecx; jnz 1b; hlt — one I/O exit per iteration. */
 function outLoopGuest(n: number): Uint8Array {
@@ -88,37 +137,34 @@ function runReference(binary: string, imagePath: string): { exits: number; userU
 
 async function exitRoundTrip(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kvm-bench-'));
-  const binary = path.join(dir, 'reference-vmm');
-  execFileSync('gcc', ['-O2', '-o', binary, path.join(ROOT, 'test', 'bench', 'reference-vmm.c')]);
-  const image = outLoopGuest(OUT_COUNT);
-  const imagePath = path.join(dir, 'outs.bin');
-  fs.writeFileSync(imagePath, image);
-  const ours: { exits: number; userUs: number; sysUs: number }[] = [];
-  const ref: { exits: number; userUs: number; sysUs: number }[] = [];
-  await runOurs(outLoopGuest(1000)); // warm up the JIT and page cache
-  runReference(binary, imagePath);
-  for (let i = 0; i < ROUNDS; i++) {
-    // Alternate, so drift in the machine's load hits both alike.
-    ref.push(runReference(binary, imagePath));
-    ours.push(await runOurs(image));
+  try {
+    const binary = path.join(dir, 'reference-vmm');
+    execFileSync('gcc', ['-O2', '-o', binary, path.join(ROOT, 'test', 'bench', 'reference-vmm.c')]);
+    const image = outLoopGuest(OUT_COUNT);
+    const imagePath = path.join(dir, 'outs.bin');
+    fs.writeFileSync(imagePath, image);
+    await runOurs(outLoopGuest(1000)); // warm up the JIT and page cache
+    runReference(binary, imagePath);
+    // Both: CPU time of the KVM_RUN loop alone (ours: process.cpuUsage() around run(); C: getrusage around its loop).
+    const r = await interleaved(ROUNDS, { ours: () => runOurs(image), ref: () => runReference(binary, imagePath) });
+    const cpu = (x: { userUs: number; sysUs: number }): number => x.userUs + x.sysUs;
+    const exits = r.ours[0].exits;
+    const ratio = ratios(r.ours.map(cpu), r.ref.map(cpu));
+    report({
+      name: `VM-exit round trip: CPU time ratio, ours / C (${exits} exits)`,
+      ...spread(ratio),
+      unit: '×',
+      target: '≤ 1.10',
+      withinTarget: median(ratio) <= 1.1,
+      detail: { oursCpuMs: median(r.ours.map(cpu)) / 1000, referenceCpuMs: median(r.ref.map(cpu)) / 1000 },
+    });
+    report({ name: 'VM-exit round trip: user-space µs per exit, ours', ...spread(r.ours.map((x) => x.userUs / x.exits)), unit: 'µs' });
+    report({ name: 'VM-exit round trip: user-space µs per exit, C reference', ...spread(r.ref.map((x) => x.userUs / x.exits)), unit: 'µs' });
+    report({ name: 'VM-exit round trip: total CPU µs per exit, ours', ...spread(r.ours.map((x) => cpu(x) / x.exits)), unit: 'µs' });
+    report({ name: 'VM-exit round trip: total CPU µs per exit, C reference', ...spread(r.ref.map((x) => cpu(x) / x.exits)), unit: 'µs' });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
   }
-  fs.rmSync(dir, { recursive: true, force: true });
-  const cpu = (r: { userUs: number; sysUs: number }) => r.userUs + r.sysUs;
-  const oursCpu = median(ours.map(cpu));
-  const refCpu = median(ref.map(cpu));
-  const exits = ours[0].exits;
-  report({
-    name: `VM-exit round trip: CPU time ratio, ours / C (${exits} exits)`,
-    value: oursCpu / refCpu,
-    unit: '×',
-    target: '≤ 1.10',
-    withinTarget: oursCpu / refCpu <= 1.1,
-    detail: { oursCpuMs: oursCpu / 1000, referenceCpuMs: refCpu / 1000, rounds: ROUNDS },
-  });
-  report({ name: 'VM-exit round trip: user-space µs per exit, ours', value: median(ours.map((r) => r.userUs)) / exits, unit: 'µs' });
-  report({ name: 'VM-exit round trip: user-space µs per exit, C reference', value: median(ref.map((r) => r.userUs)) / ref[0].exits, unit: 'µs' });
-  report({ name: 'VM-exit round trip: total CPU µs per exit, ours', value: oursCpu / exits, unit: 'µs' });
-  report({ name: 'VM-exit round trip: total CPU µs per exit, C reference', value: refCpu / ref[0].exits, unit: 'µs' });
 }
 
 async function startup(): Promise<void> {
@@ -137,22 +183,17 @@ async function startup(): Promise<void> {
     if (stop.stats.exits.IO !== 1) throw new Error('start-up guest did not run its first instruction');
     return t;
   };
-  const warm: number[] = [];
-  const cold: number[] = [];
   await once(true);
-  for (let i = 0; i < 10; i++) {
-    warm.push(await once(true));
-    cold.push(await once(false));
-  }
-  const w = median(warm);
+  const r = await interleaved(ROUNDS, { warm: () => once(true), cold: () => once(false) });
+  const w = median(r.warm);
   report({
     name: 'Start-up: VM creation → first guest instruction (worker pre-started)',
-    value: w,
+    ...spread(r.warm),
     unit: 'ms',
     target: '≤ 25 ms',
     withinTarget: w <= 25,
   });
-  report({ name: 'Start-up: same, including the worker thread boot', value: median(cold), unit: 'ms' });
+  report({ name: 'Start-up: same, including the worker thread boot', ...spread(r.cold), unit: 'ms' });
 }
 
 /** mov ecx, N; 1: dec ecx; jnz 1b; hlt — 2N + 1 instructions, no exits of its own. */
@@ -167,37 +208,46 @@ function computeLoopGuest(n: number): Uint8Array {
 async function singleStepRate(): Promise<void> {
   const n = 20000;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kvm-bench-'));
-  const binary = path.join(dir, 'reference-vmm');
-  execFileSync('gcc', ['-O2', '-o', binary, path.join(ROOT, 'test', 'bench', 'reference-vmm.c')]);
-  const imagePath = path.join(dir, 'loop.bin');
-  fs.writeFileSync(imagePath, computeLoopGuest(n));
-  const refRates: number[] = [];
-  const ourRates: number[] = [];
-  for (let i = 0; i < 3; i++) {
-    const t0 = performance.now();
-    const r = execFileSync(binary, [imagePath, '0x' + LOAD.toString(16), 'step'], { encoding: 'utf8' });
-    const steps = Number(/exits=(\d+)/.exec(r)![1]);
-    refRates.push(steps / ((performance.now() - t0) / 1000));
-    const m = await Machine.create({ memorySize: 2 << 20, mode: 'protected', image: loadFlat(computeLoopGuest(n), 'loop', LOAD), entry: { kind: 'linear', address: LOAD }, outputDevices: [], accelerator: KVM });
-    const t1 = performance.now();
-    // Breakpoints that are never reached, one more than the debug registers hold: the engine
-    // single-steps and compares.
-    const unreachable = Array.from({ length: KVM.capabilities.nativeBreakpoints + 1 }, (_, k) => 0xdead0n + BigInt(k));
-    const stop = await m.run(undefined, { breakpoints: unreachable });
-    const t = (performance.now() - t1) / 1000;
-    // Steps: the debug exits when the accelerator counts them, else the guest's instruction count
-    // (mov + n × (dec, jnz); the final HLT runs unstepped).
-    const debugExits = stop.stats.exits.DEBUG ?? 2 * n + 1;
-    await m.destroy();
-    if (stop.reason !== 'halted') throw new Error(`step-rate guest stopped with ${stop.reason}`);
-    ourRates.push(debugExits / t);
+  try {
+    const binary = path.join(dir, 'reference-vmm');
+    execFileSync('gcc', ['-O2', '-o', binary, path.join(ROOT, 'test', 'bench', 'reference-vmm.c')]);
+    const imagePath = path.join(dir, 'loop.bin');
+    fs.writeFileSync(imagePath, computeLoopGuest(n));
+    // The same span on both sides: from the first KVM_RUN to the HLT, the VM already created and set up
+    // (C: CLOCK_MONOTONIC around its loop; ours: around Machine.run()).
+    const ref = (): number => {
+      const r = execFileSync(binary, [imagePath, '0x' + LOAD.toString(16), 'step'], { encoding: 'utf8' });
+      const m = /exits=(\d+) user_us=\d+ sys_us=\d+ wall_us=(\d+)/.exec(r);
+      if (!m) throw new Error(`reference-vmm printed: ${r}`);
+      return Number(m[1]) / (Number(m[2]) / 1e6);
+    };
+    const ours = async (): Promise<number> => {
+      const m = await Machine.create({ memorySize: 2 << 20, mode: 'protected', image: loadFlat(computeLoopGuest(n), 'loop', LOAD), entry: { kind: 'linear', address: LOAD }, outputDevices: [], accelerator: KVM });
+      try {
+        // Breakpoints that are never reached, one more than the debug registers hold: the engine
+        // single-steps and compares.
+        const unreachable = Array.from({ length: KVM.capabilities.nativeBreakpoints + 1 }, (_, k) => 0xdead0n + BigInt(k));
+        const t1 = performance.now();
+        const stop = await m.run(undefined, { breakpoints: unreachable });
+        const t = (performance.now() - t1) / 1000;
+        if (stop.reason !== 'halted') throw new Error(`step-rate guest stopped with ${stop.reason}`);
+        // Steps: the debug exits when the accelerator counts them, else the guest's instruction count
+        // (mov + n × (dec, jnz); the final HLT runs unstepped).
+        return (stop.stats.exits.DEBUG ?? 2 * n + 1) / t;
+      } finally {
+        await m.destroy();
+      }
+    };
+    ref();
+    await ours(); // warm-up
+    const r = await interleaved(ROUNDS, { ours, ref });
+    const ratio = ratios(r.ours, r.ref);
+    report({ name: 'Single-step scanning: steps/s, ours (run() alone)', ...spread(r.ours), unit: '/s' });
+    report({ name: 'Single-step loop: steps/s, C reference (KVM_RUN loop alone)', ...spread(r.ref), unit: '/s' });
+    report({ name: 'Single-step rate: ours / C', ...spread(ratio), unit: '×', target: '≥ 0.50', withinTarget: median(ratio) >= 0.5 });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
   }
-  fs.rmSync(dir, { recursive: true, force: true });
-  const ours = median(ourRates);
-  const ref = median(refRates);
-  report({ name: 'Single-step scanning: steps/s, ours', value: ours, unit: '/s' });
-  report({ name: 'Single-step loop: steps/s, C reference (whole process)', value: ref, unit: '/s' });
-  report({ name: 'Single-step rate: ours / C', value: ours / ref, unit: '×', target: '≥ 0.50', withinTarget: ours / ref >= 0.5 });
 }
 
 async function dap(accel: 'kvm' | 'tcg'): Promise<void> {
@@ -243,17 +293,17 @@ async function dap(accel: 'kvm' | 'tcg'): Promise<void> {
   await dc.stop();
   const i = median(inspect);
   const d = median(disasm);
-  report({ name: `DAP${on}: stop → stackTrace + scopes + variables answered`, value: i, unit: 'ms', target: '≤ 5 ms', withinTarget: i <= 5 });
-  report({ name: `DAP${on}: disassemble 400 instructions (200 before the PC)`, value: d, unit: 'ms', target: '≤ 10 ms', withinTarget: d <= 10 });
-  report({ name: `DAP${on}: continue → stopped at the next breakpoint hit`, value: median(resume), unit: 'ms' });
-  report({ name: `DAP${on}: instruction steps per second (request → stopped event)`, value: 1000 / median(steps), unit: '/s' });
+  report({ name: `DAP${on}: stop → stackTrace + scopes + variables answered`, ...spread(inspect), unit: 'ms', target: '≤ 5 ms', withinTarget: i <= 5 });
+  report({ name: `DAP${on}: disassemble 400 instructions (200 before the PC)`, ...spread(disasm), unit: 'ms', target: '≤ 10 ms', withinTarget: d <= 10 });
+  report({ name: `DAP${on}: continue → stopped at the next breakpoint hit`, ...spread(resume), unit: 'ms' });
+  report({ name: `DAP${on}: instruction steps per second (request → stopped event)`, ...spread(steps.map((x) => 1000 / x)), unit: '/s' });
 }
 
 function endToEnd(): void {
   const cli = path.join(ROOT, 'bin', 'kvm-guest.js');
   const kernel2 = path.join(ROOT, 'guests', 'linux-journal', 'kernel2.S');
   const times: number[] = [];
-  for (let i = 0; i < 6; i++) {
+  for (let i = 0; i <= ROUNDS; i++) {
     const t0 = performance.now();
     const r = spawnSync(process.execPath, [cli, 'run', kernel2, '--accel', 'kvm'], { encoding: 'utf8' });
     const t = performance.now() - t0;
@@ -261,7 +311,7 @@ function endToEnd(): void {
     if (i > 0) times.push(t); // the first run fills caches
   }
   const m = median(times);
-  report({ name: '`kvm-guest run kernel2.S` end to end (build + boot + exit)', value: m, unit: 'ms', target: '≤ 400 ms', withinTarget: m <= 400 });
+  report({ name: '`kvm-guest run kernel2.S` end to end (build + boot + exit)', ...spread(times), unit: 'ms', target: '≤ 400 ms', withinTarget: m <= 400 });
 }
 
 /** Why the KVM figures cannot run here, or undefined (and KVM set) when /dev/kvm is usable. */
@@ -362,45 +412,45 @@ async function softwareCpu(): Promise<void> {
     if (qemu) sw.runQemu(tools, qemu, imagePath);
     sw.runOursProcess(tools, ROOT, imagePath, n);
 
-    const ours: { exits: number; userUs: number; sysUs: number }[] = [];
-    const ref: sw.ReferenceRun[] = [];
-    const qemuRuns: sw.ChildRun[] = [];
-    const qemuDebugcon: sw.ChildRun[] = [];
-    const oursProcess: sw.ChildRun[] = [];
-    const qemuFixed: sw.ChildRun[] = [];
-    const oursFixed: sw.ChildRun[] = [];
-    for (let i = 0; i < ROUNDS; i++) {
-      // Alternate, so drift in the machine's load hits all alike.
-      ref.push(sw.runUnicornReference(tools, imagePath, n));
-      ours.push(await runOursTcg(tcg, image, n));
-      if (qemu) {
-        qemuRuns.push(sw.runQemu(tools, qemu, imagePath));
-        // The same with QEMU's debug console at 0x80 (a chardev write per OUT): for comparison only.
-        qemuDebugcon.push(sw.runQemu(tools, qemu, imagePath, ['-chardev', 'null,id=post', '-device', 'isa-debugcon,iobase=0x80,chardev=post']));
-      }
-      oursProcess.push(sw.runOursProcess(tools, ROOT, imagePath, n));
-      if (qemu) qemuFixed.push(sw.runQemu(tools, qemu, onePath));
-      oursFixed.push(sw.runOursProcess(tools, ROOT, onePath, 1));
-    }
-    const oursUser = median(ours.map((r) => r.userUs)) / ours[0].exits;
-    const refUser = median(ref.map((r) => r.userUs)) / ref[0].exits;
+    // Every run of a round, in a shuffled order each round.
+    const runs = await interleaved(ROUNDS, {
+      ref: () => sw.runUnicornReference(tools, imagePath, n),
+      ours: () => runOursTcg(tcg, image, n),
+      oursProcess: () => sw.runOursProcess(tools, ROOT, imagePath, n),
+      oursFixed: () => sw.runOursProcess(tools, ROOT, onePath, 1),
+      ...(qemu
+        ? {
+          qemuRuns: (): sw.ChildRun => sw.runQemu(tools, qemu, imagePath),
+          // The same with QEMU's debug console at 0x80 (a chardev write per OUT): for comparison only.
+          qemuDebugcon: (): sw.ChildRun => sw.runQemu(tools, qemu, imagePath, ['-chardev', 'null,id=post', '-device', 'isa-debugcon,iobase=0x80,chardev=post']),
+          qemuFixed: (): sw.ChildRun => sw.runQemu(tools, qemu, onePath),
+        }
+        : {}),
+    });
+    const { ref, ours, oursProcess, oursFixed } = runs;
+    const qemuRuns = (runs as { qemuRuns?: sw.ChildRun[] }).qemuRuns ?? [];
+    const qemuDebugcon = (runs as { qemuDebugcon?: sw.ChildRun[] }).qemuDebugcon ?? [];
+    const qemuFixed = (runs as { qemuFixed?: sw.ChildRun[] }).qemuFixed ?? [];
+    const oursPerExit = ours.map((r) => r.userUs / r.exits);
+    const refPerExit = ref.map((r) => r.userUs / r.exits);
+    const oursUser = median(oursPerExit);
     report({
       name: `Software CPU: user µs per port-I/O exit, ours (real mode, ${ours[0].exits} exits)`,
-      value: oursUser,
+      ...spread(oursPerExit),
       unit: 'µs',
       target: '≤ 0.5 µs',
       withinTarget: oursUser <= 0.5,
-      detail: { via: 'Machine API, process.cpuUsage() around run()', userMs: median(ours.map((r) => r.userUs)) / 1000, sysMs: median(ours.map((r) => r.sysUs)) / 1000, rounds: ROUNDS },
+      detail: { via: 'Machine API, process.cpuUsage() around run()', userMs: median(ours.map((r) => r.userUs)) / 1000, sysMs: median(ours.map((r) => r.sysUs)) / 1000 },
     });
     report({
       name: 'Software CPU: user µs per port-I/O exit, C on the same Unicorn',
-      value: refUser,
+      ...spread(refPerExit),
       unit: 'µs',
-      detail: { via: 'reference-unicorn.c: C UC_HOOK_INSN OUT hook, getrusage() around uc_emu_start', userMs: median(ref.map((r) => r.userUs)) / 1000, exits: ref[0].exits, rounds: ROUNDS },
+      detail: { via: 'reference-unicorn.c: C UC_HOOK_INSN OUT hook, getrusage() around uc_emu_start', userMs: median(ref.map((r) => r.userUs)) / 1000, exits: ref[0].exits },
     });
     // getrusage's user/system split comes from tick sampling: a C run of a few ms may read 0 µs user.
-    if (median(ref.map((r) => r.userUs)) < 2000) console.log(`Software CPU: per-exit ratio ours / C skipped: the C run is too short to time (raise BENCH_TCG_OUTS above ${n})`);
-    else report({ name: 'Software CPU: per-exit user time, ours / C', value: oursUser / refUser, unit: '×', detail: { oursUs: oursUser, referenceUs: refUser } });
+    if (Math.min(...ref.map((r) => r.userUs)) < 2000) console.log(`Software CPU: per-exit ratio ours / C skipped: a C run is too short to time (raise BENCH_TCG_OUTS above ${n})`);
+    else report({ name: 'Software CPU: per-exit user time, ours / C', ...spread(ratios(oursPerExit, refPerExit)), unit: '×' });
 
     const oursCpu = median(oursProcess.map(sw.cpuUs)) / 1000;
     const oursDetail = {
@@ -413,13 +463,14 @@ async function softwareCpu(): Promise<void> {
       timing: 'child-rusage.c (wait4 rusage of the whole process, µs)',
       rounds: ROUNDS,
     };
-    if (!qemu) report({ name: 'Software CPU: whole-process CPU ms, `kvm-guest run --accel tcg`', value: oursCpu, unit: 'ms', detail: oursDetail });
+    const oursCpuSpread = spread(oursProcess.map((r) => sw.cpuUs(r) / 1000));
+    if (!qemu) report({ name: 'Software CPU: whole-process CPU ms, `kvm-guest run --accel tcg`', ...oursCpuSpread, unit: 'ms', detail: oursDetail });
     else {
       const qemuCpu = median(qemuRuns.map(sw.cpuUs)) / 1000;
-      report({ name: 'Software CPU: whole-process CPU ms, `kvm-guest run --accel tcg`', value: oursCpu, unit: 'ms', detail: oursDetail });
+      report({ name: 'Software CPU: whole-process CPU ms, `kvm-guest run --accel tcg`', ...oursCpuSpread, unit: 'ms', detail: oursDetail });
       report({
         name: 'Software CPU: whole-process CPU ms, `qemu-system-x86_64 -accel tcg`',
-        value: qemuCpu,
+        ...spread(qemuRuns.map((r) => sw.cpuUs(r) / 1000)),
         unit: 'ms',
         detail: {
           command: `qemu-system-x86_64 ${sw.QEMU_ARGS('IMAGE').join(' ')}`,
@@ -431,12 +482,13 @@ async function softwareCpu(): Promise<void> {
           rounds: ROUNDS,
         },
       });
+      const wholeRatio = ratios(oursProcess.map(sw.cpuUs), qemuRuns.map(sw.cpuUs));
       report({
         name: 'Software CPU: whole-process CPU, ours / QEMU TCG',
-        value: oursCpu / qemuCpu,
+        ...spread(wholeRatio),
         unit: '×',
         target: '≤ 1.00',
-        withinTarget: oursCpu <= qemuCpu,
+        withinTarget: median(wholeRatio) <= 1,
         detail: { oursCpuMs: oursCpu, qemuCpuMs: qemuCpu, guest: `${n} OUTs to port 0x80 in real mode, 64 KiB image at the reset vector` },
       });
     }
@@ -445,7 +497,7 @@ async function softwareCpu(): Promise<void> {
     const cli = path.join(ROOT, 'bin', 'kvm-guest.js');
     const kernel2 = path.join(ROOT, 'guests', 'linux-journal', 'kernel2.S');
     const e2e: sw.ChildRun[] = [];
-    for (let i = 0; i <= Math.max(ROUNDS, 5); i++) {
+    for (let i = 0; i <= ROUNDS; i++) {
       const r = sw.runChild(tools, process.execPath, [cli, 'run', kernel2, '--accel', 'tcg']);
       if (r.status !== 0 || r.stdout !== 'Hello\n') throw new Error(`kvm-guest run --accel tcg kernel2.S failed: ${r.status} ${r.stderr}`);
       if (i > 0) e2e.push(r); // the first run fills caches
@@ -453,16 +505,16 @@ async function softwareCpu(): Promise<void> {
     const wall = median(e2e.map((r) => r.wallUs)) / 1000;
     report({
       name: '`kvm-guest run --accel tcg kernel2.S` end to end (build + boot + exit)',
-      value: wall,
+      ...spread(e2e.map((r) => r.wallUs / 1000)),
       unit: 'ms',
       target: '≤ 400 ms',
       withinTarget: wall <= 400,
-      detail: { minMs: Math.min(...e2e.map((r) => r.wallUs)) / 1000, cpuMs: median(e2e.map(sw.cpuUs)) / 1000, runs: e2e.length },
+      detail: { cpuMs: median(e2e.map(sw.cpuUs)) / 1000 },
     });
 
     const rates: number[] = [];
-    for (let i = 0; i < Math.min(ROUNDS, 3); i++) rates.push(await tcgStepRate(tcg, image));
-    report({ name: 'Software CPU: single steps per second (Machine API, one run() per step)', value: median(rates), unit: '/s' });
+    for (let i = 0; i < 3; i++) rates.push(await tcgStepRate(tcg, image));
+    report({ name: 'Software CPU: single steps per second (Machine API, one run() per step; 5,000 steps a round)', ...spread(rates), unit: '/s' });
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -471,6 +523,8 @@ async function softwareCpu(): Promise<void> {
 
 async function main(): Promise<void> {
   console.log(`KVM Guest Studio benchmarks — ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cores, Node ${process.version}`);
+  console.log(`${ROUNDS} rounds, each round's runs in a shuffled order (BENCH_SEED=${SEED}); figures: median [min–max]`);
+  const started = performance.now();
   const kvmProblem = probeKvm();
   if (kvmProblem) console.log(`KVM figures skipped: ${kvmProblem}`);
   else {
@@ -485,8 +539,8 @@ async function main(): Promise<void> {
   if (process.env.BENCH_SKIP_VSCODE !== '1') await extensionBenchmarks(report);
   fs.mkdirSync(OUT_DIR, { recursive: true });
   const file = path.join(OUT_DIR, 'results.json');
-  fs.writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), node: process.version, figures }, null, 2) + '\n');
-  console.log(`\nwritten to ${path.relative(process.cwd(), file)}`);
+  fs.writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), node: process.version, rounds: ROUNDS, seed: SEED, figures }, null, 2) + '\n');
+  console.log(`\nwritten to ${path.relative(process.cwd(), file)} (${((performance.now() - started) / 1000).toFixed(0)} s)`);
 }
 
 main().then(

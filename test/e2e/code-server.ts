@@ -58,6 +58,8 @@ export class VsCode {
       XDG_CACHE_HOME: path.join(this.home, 'cache'),
       XDG_DATA_HOME: path.join(this.home, 'data-home'),
       KVM_GUEST_DAP_LOG: path.join(this.home, 'dap.log'),
+      // code-server's own sockets and caches (vscode-ipc-*.sock, vscode-git-*.sock…) go with its home.
+      TMPDIR: path.join(this.home, 'tmp'),
       ...this.extraEnv,
     };
   }
@@ -69,6 +71,7 @@ export class VsCode {
   /** Installs the .vsix and starts code-server on a free loopback port. */
   async start(vsix: string | undefined, settings: Record<string, unknown> = {}, extraArgs: string[] = [], options: { trust?: boolean } = {}): Promise<void> {
     const { codeServer, node } = codeServerPaths();
+    fs.mkdirSync(path.join(this.home, 'tmp'), { recursive: true });
     fs.mkdirSync(path.join(this.home, 'data', 'User'), { recursive: true });
     fs.writeFileSync(path.join(this.home, 'config.yaml'), 'auth: none\n');
     fs.writeFileSync(
@@ -168,6 +171,42 @@ export class VsCode {
     await this.waitFor('the Run and Debug view', () => this.page.locator('.debug-variables').first().isVisible());
   }
 
+  /**
+   * Puts the window back to a neutral state between tests, whatever the last test left: dialogs and
+   * pickers dismissed, debug sessions stopped, breakpoints removed, notifications cleared, editors
+   * closed. Best effort: each step is tried on its own.
+   */
+  async reset(): Promise<void> {
+    const attempt = async (what: () => Promise<unknown>): Promise<void> => {
+      await what().catch(() => undefined);
+    };
+    for (let i = 0; i < 5; i++) {
+      const dialog = this.page.locator('.monaco-dialog-box').first();
+      if (!(await dialog.isVisible().catch(() => false))) break;
+      const cancel = dialog.getByRole('button', { name: /Cancel|Close|No/ }).first();
+      if (await cancel.isVisible().catch(() => false)) await attempt(() => cancel.click({ timeout: 2000 }));
+      else await attempt(() => this.page.keyboard.press('Escape'));
+      await this.page.waitForTimeout(300);
+    }
+    await attempt(() => this.page.keyboard.press('Escape'));
+    await attempt(() => this.page.keyboard.press('Escape'));
+    for (let i = 0; i < 5; i++) {
+      const stop = this.page.locator('.debug-toolbar .codicon-debug-stop, .debug-toolbar .codicon-debug-disconnect').first();
+      if (!(await stop.isVisible().catch(() => false))) break;
+      await attempt(() => stop.click({ timeout: 2000 }));
+      await this.page.waitForTimeout(800);
+    }
+    // A command the palette does not offer right now leaves it open: Escape after each.
+    for (const c of ['Debug: Remove All Breakpoints', 'Notifications: Clear All Notifications', 'View: Close All Editors']) {
+      await attempt(() => this.command(c));
+      await this.page.waitForTimeout(300);
+      if (await this.page.locator('.quick-input-widget input').isVisible().catch(() => false)) await attempt(() => this.page.keyboard.press('Escape'));
+    }
+    // A save prompt from closing editors: do not save.
+    const dontSave = this.page.locator('.monaco-dialog-box').getByRole('button', { name: /Don't Save/ }).first();
+    if (await dontSave.isVisible().catch(() => false)) await attempt(() => dontSave.click({ timeout: 2000 }));
+  }
+
   async stopDebugging(): Promise<void> {
     await this.page.keyboard.press('Escape');
     await this.page.locator('.debug-toolbar .codicon-debug-stop').first().click();
@@ -207,13 +246,15 @@ export class VsCode {
 /** Runs an extension-host test module (out/test/extension-host/<module>) with the extension under test. */
 export async function runSuite(
   trust: boolean, extensionDir: string, module = 'index', userSettings: Record<string, unknown> = {},
+  opts: { emptyWorkspace?: boolean } = {},
 ): Promise<{ code: number; log: string[] }> {
   const vscode = new VsCode(trust ? 'exthost' : 'exthost-restricted');
   // The extension development window does not read the user settings.json written by start(): the
   // suite applies these itself (test/extension-host/index.ts).
   vscode.extraEnv.KVM_GUEST_TEST_SETTINGS = JSON.stringify(userSettings);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kvm-exthost-'));
-  fs.copyFileSync(path.join(ROOT, 'guests', 'templates', 'long-mode.S'), path.join(dir, 'hello.S'));
+  // An empty workspace activates nothing at start-up (no workspaceContains:**/*.S match).
+  if (!opts.emptyWorkspace) fs.copyFileSync(path.join(ROOT, 'guests', 'templates', 'long-mode.S'), path.join(dir, 'hello.S'));
   try {
     // Untrusted: no start-up prompt (the smoke driver refuses dialogs): the folder opens in Restricted Mode.
     const settings = { ...userSettings, ...(trust ? {} : { 'security.workspace.trust.startupPrompt': 'never', 'security.workspace.trust.enabled': true }) };

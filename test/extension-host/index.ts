@@ -49,7 +49,9 @@ const trusted: Test[] = [
     assert.ok(ext, 'the extension is installed');
     const api = (await ext.activate()) as { activationMs: number };
     console.log(`activation: ${api.activationMs.toFixed(2)} ms`);
-    assert.ok(api.activationMs >= 0);
+    assert.ok(ext.isActive, 'active after activate()');
+    // The figure the bench reports from outside; here only that it is a real, plausible duration.
+    assert.ok(Number.isFinite(api.activationMs) && api.activationMs > 0 && api.activationMs < 1000, `activationMs ${api.activationMs}`);
     const contributed = (ext.packageJSON.contributes.commands as { command: string }[]).map((c) => c.command);
     const registered = await vscode.commands.getCommands(true);
     for (const c of contributed) assert.ok(registered.includes(c), `${c} is registered`);

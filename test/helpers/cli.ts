@@ -9,13 +9,14 @@ export const guest = (...parts: string[]): string => path.join(ROOT, 'guests', .
 
 export type RunJson = RunResult;
 
-export function cli(args: string[], opts: { timeoutMs?: number } = {}): SpawnSyncReturns<string> {
-  return spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: opts.timeoutMs ?? 60000 });
+/** `input`: what the guest gets on standard input (default: nothing, end of input at once). */
+export function cli(args: string[], opts: { timeoutMs?: number; input?: string } = {}): SpawnSyncReturns<string> {
+  return spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: opts.timeoutMs ?? 60000, input: opts.input ?? '' });
 }
 
 /** `kvm-guest run … --json`: the parsed object and the exit status. */
-export function runJson(args: string[]): { status: number | null; json: RunJson; stderr: string } {
-  const r = cli(['run', ...args, '--json']);
+export function runJson(args: string[], opts: { input?: string } = {}): { status: number | null; json: RunJson; stderr: string } {
+  const r = cli(['run', ...args, '--json'], opts);
   let json: RunJson;
   try {
     json = JSON.parse(r.stdout);

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import * as libc from '../../debug-adapter/vmm/libc';
 import { MmioBus, PortBus, UnmappedAccess } from '../../debug-adapter/vmm/devices/bus';
 import { ExitCounters } from '../../debug-adapter/vmm/exit-counters';
+import { InterruptPlatform } from '../../debug-adapter/vmm/devices/interrupt-platform';
 import { EntryPoint, initialState, writeModeTables } from '../../debug-adapter/vmm/cpu-modes';
 import { TcgVcpu } from '../../debug-adapter/vmm/tcg/tcg-vcpu';
 import type { CpuMode } from '../../debug-adapter/toolchain/modes';
@@ -38,7 +39,8 @@ export function makeRig(memSize = 2 << 20, ctlBuffer = new SharedArrayBuffer(16)
   const mmio = new MmioBus((a) => unmapped.push(a));
   const counters = new ExitCounters();
   const ctl = new Int32Array(ctlBuffer);
-  const vcpu = new TcgVcpu({}, { memory: mem, memoryAddress: mapping.address, ports, mmio, counters, ctl });
+  const interrupts = new InterruptPlatform(() => {}); // the rig maps no APIC: nothing reports
+  const vcpu = new TcgVcpu({}, { memory: mem, memoryAddress: mapping.address, ports, mmio, counters, ctl, interrupts });
   return {
     vcpu, mem, view: new DataView(mapping.buffer), output, counters, ctl, unmapped, mapping,
     close() {
@@ -55,16 +57,19 @@ export function startIn(rig: Rig, mode: CpuMode, entry: EntryPoint): void {
   rig.vcpu.setState(s.regs, s.sregs);
 }
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tcg-test-'));
-let serial = 0;
-
 /** Assembles GNU as source (AT&T) linked at `org` into flat bytes; labels are absolute from `org`. */
 export function assemble(source: string, org: number): Uint8Array {
-  const base = path.join(tmp, `g${serial++}`);
-  fs.writeFileSync(`${base}.s`, source + '\n');
-  execFileSync('as', ['--64', '-o', `${base}.o`, `${base}.s`]);
-  execFileSync('ld', ['-m', 'elf_x86_64', '-Ttext=0x' + org.toString(16), '-e', '0x' + org.toString(16), '--oformat', 'binary', '-o', `${base}.bin`, `${base}.o`]);
-  return new Uint8Array(fs.readFileSync(`${base}.bin`));
+  // A folder per call, removed at once (worker threads use this too: no exit hook to rely on).
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tcg-test-'));
+  try {
+    const base = path.join(tmp, 'g');
+    fs.writeFileSync(`${base}.s`, source + '\n');
+    execFileSync('as', ['--64', '-o', `${base}.o`, `${base}.s`]);
+    execFileSync('ld', ['-m', 'elf_x86_64', '-Ttext=0x' + org.toString(16), '-e', '0x' + org.toString(16), '--oformat', 'binary', '-o', `${base}.bin`, `${base}.o`]);
+    return new Uint8Array(fs.readFileSync(`${base}.bin`));
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
 }
 
 /** Assembles and copies into guest memory at `org` (guest-physical = linear in these tests). */

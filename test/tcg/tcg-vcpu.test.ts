@@ -69,6 +69,7 @@ describe('software CPU: Linux Journal kernel2', function () {
       assert.equal(rig.mem[Number(rig.vcpu.pc()) - 1], 0xf4, 'RIP is just after the HLT');
     } finally {
       rig.close();
+      fs.rmSync(outDir, { recursive: true, force: true });
     }
   });
 });
@@ -493,21 +494,29 @@ loop: inc %ebx
 
 describe('software CPU: stop from another thread (uc_emu_stop on the main thread)', function () {
   this.timeout(20000);
-  function kickRun(mode: CpuMode, setCtl: boolean): Promise<{ exit: VcpuExit; pc: bigint; rip: bigint; csBase: bigint; loopPc: bigint; ms: number }> {
+  /**
+   * Runs a loop in a worker and stops it from this thread: first `bareKicks` uc_emu_stop calls
+   * without a stop request (what an interrupt window or a timer does), then the monitor's kick
+   * (CTL.STOP set, then uc_emu_stop). `endedEarly`: the run ended before the monitor's kick.
+   */
+  function kickRun(mode: CpuMode, bareKicks: number): Promise<{ exit: VcpuExit; pc: bigint; rip: bigint; csBase: bigint; loopPc: bigint; endedEarly: boolean }> {
     const ctl = new SharedArrayBuffer(16);
     const w = new Worker(path.join(__dirname, 'kick-worker.js'), { workerData: { mode, ctl } });
+    let monitorKicked = false;
     return new Promise((resolve, reject) => {
       w.on('error', reject);
       w.on('message', (m: { type: string; handle?: { engine: bigint } }) => {
         if (m.type === 'engine') {
+          const vm = new TcgVm(openSoftwareCpu(), { size: 2 << 20, hostAddress: 0n } as never);
+          vm.attach({ kind: 'tcg', engine: m.handle!.engine });
+          for (let i = 0; i < bareKicks; i++) setTimeout(() => vm.kick(), 50 + i * 50);
           setTimeout(() => {
-            if (setCtl) Atomics.store(new Int32Array(ctl), 0, 1);
-            const vm = new TcgVm(openSoftwareCpu(), { size: 2 << 20, hostAddress: 0n } as never);
-            vm.attach({ kind: 'tcg', engine: m.handle!.engine });
+            monitorKicked = true;
+            Atomics.store(new Int32Array(ctl), 0, 1);
             vm.kick();
-          }, 100);
+          }, 100 + bareKicks * 50);
         } else {
-          resolve(m as never);
+          resolve({ ...(m as object), endedEarly: !monitorKicked } as never);
           void w.terminate();
         }
       });
@@ -515,15 +524,17 @@ describe('software CPU: stop from another thread (uc_emu_stop on the main thread
   }
   for (const mode of ['real', 'protected', 'paged32', 'long'] as CpuMode[]) {
     it(`${mode}: ends in kicked with pc() at the loop`, async () => {
-      const r = await kickRun(mode, false);
+      const r = await kickRun(mode, 0);
       assert.deepEqual(r.exit, { kind: 'kicked' });
       assert.equal(hex(r.pc), hex(r.loopPc));
       assert.equal(hex(r.rip), hex(r.loopPc - r.csBase));
     });
   }
-  it('with CTL.STOP set as the monitor does', async () => {
-    const r = await kickRun('real', true);
+  it('a stop without a stop request (an interrupt window, a timer) does not end the run', async () => {
+    const r = await kickRun('protected', 3);
+    assert.equal(r.endedEarly, false, 'the run ended at a uc_emu_stop nobody asked to end it');
     assert.deepEqual(r.exit, { kind: 'kicked' });
+    assert.equal(hex(r.pc), hex(r.loopPc));
   });
   it('emuStopByAddress is callable on the main thread', () => {
     assert.equal(typeof emuStopByAddress, 'function');

@@ -25,7 +25,11 @@ class FakeVcpu implements Vcpu {
   private readonly regs: Regs = zeroRegs();
   private readonly sregs: SRegs = resetSRegs();
 
-  constructor(private readonly program: Map<number, Insn>, entry: number, private readonly nativeLimit: number) {
+  /**
+   * `refiresAtStart`: native breakpoints fire at the run's first instruction too, as KVM's debug
+   * registers do (no RF flag on entry); otherwise they do not, as the software CPU's.
+   */
+  constructor(private readonly program: Map<number, Insn>, entry: number, private readonly nativeLimit: number, private readonly refiresAtStart = false) {
     this.pcValue = entry;
     this.sregs.cs.base = 0n;
   }
@@ -34,7 +38,7 @@ class FakeVcpu implements Vcpu {
     let first = true;
     for (let n = 0; n < 10000; n++) {
       // A native breakpoint stops before the instruction, except on the first one of a run.
-      if (!first && this.arm.breakpoints.includes(BigInt(this.pcValue))) return { kind: 'breakpoint', pc: BigInt(this.pcValue) };
+      if ((!first || this.refiresAtStart) && this.arm.breakpoints.includes(BigInt(this.pcValue))) return { kind: 'breakpoint', pc: BigInt(this.pcValue) };
       first = false;
       const insn = this.program.get(this.pcValue);
       if (!insn) throw new Error(`no instruction at ${this.pcValue.toString(16)}`);
@@ -70,6 +74,9 @@ class FakeVcpu implements Vcpu {
   }
   instructionBytes(): number[] {
     return [];
+  }
+  accessPc(): bigint {
+    return BigInt(this.pcValue);
   }
   kickHandle(): KickHandle {
     return { kind: 'tcg', engine: 0n };
@@ -114,6 +121,22 @@ describe('debug engine (fake vCPU)', function () {
     e = debugRun(cpu, 4, { breakpoints: [0x100n, 0x105n, 0x106n] });
     assert.deepEqual(e, { kind: 'breakpoint', pc: 0x106n }, 'the breakpoint after the one it sat on');
     assert.deepEqual(cpu.arms[before], { breakpoints: [], singleStep: true, watches: [] }, 'first a single step with nothing armed');
+  });
+
+  it('steps off a breakpoint the PC sits on, by instruction and by line, where native breakpoints fire at once (KVM)', function () {
+    // Regression: on KVM an instruction or line step from a breakpoint stopped at the same breakpoint
+    // again, for ever (the step-off was only done for continue).
+    let cpu = new FakeVcpu(straightLine(), 0x104, 4, true);
+    assert.deepEqual(debugRun(cpu, 4, { breakpoints: [0x104n], singleStep: true }), { kind: 'step', pc: 0x105n });
+    assert.equal(cpu.executed, 1);
+    cpu = new FakeVcpu(straightLine(), 0x104, 4, true);
+    assert.deepEqual(debugRun(cpu, 4, { breakpoints: [0x104n], stepRanges: [[0x104n, 0x107n]] }), { kind: 'step', pc: 0x107n });
+    cpu = new FakeVcpu(straightLine(), 0x104, 4, true);
+    assert.deepEqual(debugRun(cpu, 4, { breakpoints: [0x104n, 0x106n], stepRanges: [[0x104n, 0x108n]] }), { kind: 'breakpoint', pc: 0x106n });
+    cpu = new FakeVcpu(straightLine(), 0x104, 4, true);
+    assert.deepEqual(debugRun(cpu, 4, { breakpoints: [0x104n, 0x105n], singleStep: true }), { kind: 'breakpoint', pc: 0x105n });
+    cpu = new FakeVcpu(straightLine(), 0x104, 4, true);
+    assert.deepEqual(debugRun(cpu, 4, { breakpoints: [0x104n, 0x109n] }), { kind: 'breakpoint', pc: 0x109n }, 'continue');
   });
 
   it('single step stops after exactly one instruction', function () {

@@ -18,6 +18,7 @@ export const SIZE = {
   kvm_sregs: 312,
   kvm_guest_debug: 72,
   kvm_translation: 24,
+  kvm_interrupt: 4,
 } as const;
 
 export const IOCTL = {
@@ -35,6 +36,7 @@ export const IOCTL = {
   KVM_GET_SREGS: ioc(IOC_READ, 0x83, SIZE.kvm_sregs),
   KVM_SET_SREGS: ioc(IOC_WRITE, 0x84, SIZE.kvm_sregs),
   KVM_TRANSLATE: ioc(IOC_READ | IOC_WRITE, 0x85, SIZE.kvm_translation),
+  KVM_INTERRUPT: ioc(IOC_WRITE, 0x86, SIZE.kvm_interrupt),
   KVM_SET_GUEST_DEBUG: ioc(IOC_WRITE, 0x9b, SIZE.kvm_guest_debug),
 } as const;
 
@@ -165,6 +167,7 @@ export const OFFSET = {
   'kvm_run.request_interrupt_window': 0,
   'kvm_run.immediate_exit': 1,
   'kvm_run.exit_reason': 8,
+  'kvm_run.ready_for_interrupt_injection': 12,
   'kvm_run.if_flag': 13,
   'kvm_run.flags': 14,
   'kvm_run.cr8': 16,

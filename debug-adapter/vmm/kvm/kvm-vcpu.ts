@@ -11,6 +11,9 @@ import type { CpuState, Regs, SRegs } from '../cpu-state';
 import { CR0_PG } from '../cpu-state';
 import type { DebugArm, KickHandle, MemoryAccess, Vcpu, VcpuEnvironment, VcpuExit } from '../accelerator';
 import { CTL, STOP_REQUEST } from '../vcpu-protocol';
+import type { UnmappedAccess } from '../devices/bus';
+/* eslint-disable-next-line @typescript-eslint/no-require-imports */
+const ioLocator = (): typeof import('../io-access-locator') => require('../io-access-locator');
 
 export interface KvmVcpuInit {
   vmFd: number;
@@ -35,6 +38,9 @@ const O_MMIO_LEN = OFFSET['kvm_run.mmio.len'];
 const O_MMIO_WRITE = OFFSET['kvm_run.mmio.is_write'];
 const EXIT_REASON_INDEX = OFFSET['kvm_run.exit_reason'] / 4;
 const IMMEDIATE_EXIT = OFFSET['kvm_run.immediate_exit'];
+const REQUEST_INTERRUPT_WINDOW = OFFSET['kvm_run.request_interrupt_window'];
+const READY_FOR_INJECTION = OFFSET['kvm_run.ready_for_interrupt_injection'];
+const RFLAGS_IF = 1n << 9n;
 
 /** DR0–DR3 execute breakpoints and DR7 enabling them (L0–L3, RW = execute, LEN = 1). */
 function hardwareDebugRegs(addresses: bigint[]): bigint[] {
@@ -64,6 +70,9 @@ export class KvmVcpu implements Vcpu {
   private watchHit?: MemoryAccess;
   /** kvm_run's synced registers describe the vCPU: true after KVM_RUN returns, false after a set. */
   private syncValid = false;
+  /** The guest is in the HLT state (IF = 1) waiting for an interrupt; a stop request left it there. */
+  private inHalt = false;
+  private readonly interruptBuf = Buffer.alloc(SIZE.kvm_interrupt);
 
   constructor(private readonly init: KvmVcpuInit, private readonly env: VcpuEnvironment) {
     this.fd = libc.ioctlInt(init.vmFd, IOCTL.KVM_CREATE_VCPU, 0, 'KVM_CREATE_VCPU');
@@ -97,7 +106,10 @@ export class KvmVcpu implements Vcpu {
       const full = { ...sregs, interrupt_bitmap: (sregs as Partial<KvmSRegs>).interrupt_bitmap ?? this.getSRegs().interrupt_bitmap };
       libc.ioctlPtr(this.fd, IOCTL.KVM_SET_SREGS, encodeSRegs(full, this.sregsBuf), 'KVM_SET_SREGS');
     }
-    if (regs) libc.ioctlPtr(this.fd, IOCTL.KVM_SET_REGS, encodeRegs(regs, this.regsBuf), 'KVM_SET_REGS');
+    if (regs) {
+      libc.ioctlPtr(this.fd, IOCTL.KVM_SET_REGS, encodeRegs(regs, this.regsBuf), 'KVM_SET_REGS');
+      this.inHalt = false; // the debugger moved the CPU on
+    }
     this.syncValid = false;
   }
 
@@ -145,6 +157,31 @@ export class KvmVcpu implements Vcpu {
     if (phys === null || phys >= BigInt(mem.length)) return [];
     const at = Number(phys);
     return Array.from(mem.subarray(at, Math.min(at + 15, mem.length)));
+  }
+
+  /**
+   * A read (IN, MMIO load) exits with RIP at the instruction, which completes once the data is in.
+   * A write may exit with RIP after it: KVM's emulator completes an MMIO store before exiting, and
+   * some hosts (kvm_pvm) skip an OUT before exiting; the instruction ending at RIP is checked first.
+   */
+  accessPc(access: UnmappedAccess): bigint {
+    const state = this.getState();
+    const pc = state.sregs.cs.base + state.regs.rip;
+    if (!access.write) return pc;
+    const paging = (state.sregs.cr0 & CR0_PG) !== 0n;
+    const rip = ioLocator().locateAtOrBefore(state, {
+      fetch: (linear, n) => {
+        const out: number[] = [];
+        for (let i = 0n; i < BigInt(n); i++) {
+          const b = this.byteAt(linear + i);
+          if (b < 0) break;
+          out.push(b);
+        }
+        return out;
+      },
+      toPhysical: (linear) => (paging ? this.translate(linear) : linear),
+    }, access);
+    return rip === undefined ? pc : state.sregs.cs.base + rip;
   }
 
   // --- debugging ------------------------------------------------------------------------------------
@@ -224,6 +261,28 @@ export class KvmVcpu implements Vcpu {
     return null;
   }
 
+  /**
+   * The monitor's local APIC is the interrupt controller (no in-kernel irqchip, so HLT and the APIC
+   * reach user space as on the software CPU): a pending vector is injected with KVM_INTERRUPT when
+   * KVM says the guest can take it, else KVM is asked to exit when the interrupt window opens.
+   */
+  private offerInterrupt(): void {
+    const { run8, env } = this;
+    if (env.interrupts.pending() === undefined) {
+      run8[REQUEST_INTERRUPT_WINDOW] = 0;
+      return;
+    }
+    if (run8[READY_FOR_INJECTION] && this.getRegs().rflags & RFLAGS_IF) {
+      const vector = env.interrupts.acknowledge();
+      if (vector !== undefined) {
+        this.interruptBuf.writeUInt32LE(vector, 0);
+        libc.ioctlPtr(this.fd, IOCTL.KVM_INTERRUPT, this.interruptBuf, 'KVM_INTERRUPT');
+        env.counters.add('INTERRUPT');
+      }
+    }
+    run8[REQUEST_INTERRUPT_WINDOW] = env.interrupts.pending() !== undefined ? 1 : 0;
+  }
+
   run(): VcpuExit {
     const { fd, run8, run32, runView, env } = this;
     const runIoctl = libc.rawIoctlInt;
@@ -234,6 +293,13 @@ export class KvmVcpu implements Vcpu {
         run8[IMMEDIATE_EXIT] = 0;
         return { kind: 'kicked' };
       }
+      if (this.inHalt) {
+        const w = env.interrupts.idle(env.ctl);
+        if (w === 'kicked') continue;
+        this.inHalt = false;
+        if (w === 'never') return { kind: 'halt' };
+      }
+      this.offerInterrupt();
       // Single-stepping a HLT does not halt on every KVM (kvm_pvm steps past it): run a HLT unstepped.
       if (this.arm.singleStep) this.applyGuestDebug(this.byteAt(this.pc()) !== HLT);
       const r = runIoctl(fd, KVM_RUN, 0);
@@ -260,9 +326,18 @@ export class KvmVcpu implements Vcpu {
         case EXIT.KVM_EXIT_INTR:
           this.pending = false;
           continue;
-        case EXIT.KVM_EXIT_HLT:
+        case EXIT.KVM_EXIT_HLT: {
           env.counters.add('HLT');
-          return { kind: 'halt' };
+          // HLT with IF = 1 sleeps until an interrupt comes, if anything can raise one.
+          if (!(this.getRegs().rflags & RFLAGS_IF)) return { kind: 'halt' };
+          const w = env.interrupts.idle(env.ctl);
+          if (w === 'never') return { kind: 'halt' };
+          if (w === 'kicked') this.inHalt = true;
+          continue;
+        }
+        case EXIT.KVM_EXIT_IRQ_WINDOW_OPEN:
+          env.counters.add('IRQ_WINDOW_OPEN');
+          continue;
         case EXIT.KVM_EXIT_SHUTDOWN:
           env.counters.add('SHUTDOWN');
           return { kind: 'shutdown', detail: 'KVM_EXIT_SHUTDOWN' };

@@ -18,6 +18,7 @@
 //   C hook) so that the accessing instruction completes and nothing after it runs.
 import koffi from 'koffi';
 import type { DebugArm, KickHandle, MemoryAccess, Vcpu, VcpuEnvironment, VcpuExit, Watch } from '../accelerator';
+import type { UnmappedAccess } from '../devices/bus';
 import { NO_DEBUG } from '../accelerator';
 import type { CpuState, Regs, SRegs } from '../cpu-state';
 import { pagingEnabled, resetSRegs, zeroRegs } from '../cpu-state';
@@ -29,6 +30,7 @@ import type { ExceptionEvent } from './exception-delivery';
 // so a guest that never faults does not pay for them.
 const delivery = (): typeof import('./exception-delivery') => require('./exception-delivery');
 const locator = (): typeof import('./access-locator') => require('./access-locator');
+const ioLocator = (): typeof import('../io-access-locator') => require('../io-access-locator');
 /* eslint-enable @typescript-eslint/no-require-imports */
 import {
   check, CodeCallback, EventMemCallback, InCallback, IntrCallback, MemCallback, MmioReadCallback, MmioWriteCallback,
@@ -49,6 +51,15 @@ const PAGE = 0x1000;
 /** The end of the guest-physical space mapped as MMIO (MAXPHYADDR 40 of the emulated CPU). */
 const MMIO_END = 2 ** 40;
 const HLT = 0xf4;
+const RFLAGS_IF = 1n << 9n;
+/**
+ * While something can raise an interrupt (a device, an enabled local APIC), the guest runs in
+ * pieces of this many instructions, and at each end device work is served and interrupts are
+ * taken. Unicorn's instruction count stops from inside a code hook, with a consistent state; a
+ * uc_emu_stop from another thread or from an MMIO callback does not (2.0.1 leaves RIP at an earlier
+ * chained block whose instructions already ran, measured), so it cannot be what delivers them.
+ */
+const LIVE_CHUNK_INSTRUCTIONS = 50_000;
 
 type Stop =
   | { kind: 'breakpoint'; pc: bigint }
@@ -98,6 +109,15 @@ export class TcgVcpu implements Vcpu {
   private readonly mmioPages = new Set<number>();
   private readonly mmioBuffers = [1, 2, 4, 8].map((n) => new Uint8Array(n));
   private closed = false;
+  /** Inside uc_emu_start. */
+  private emulating = false;
+  /** The hook that watches for RFLAGS.IF = 1 while an interrupt waits for it (see watchForIf). */
+  private ifHook: bigint | undefined;
+  private readonly ifCallback: unknown;
+  /** IF was seen set before one instruction: the interrupt is taken before the next (STI's shadow). */
+  private ifSeenAt: bigint | undefined;
+  /** The guest is in the HLT state (RFLAGS.IF = 1) and waits for an interrupt; a stop left it there. */
+  private inHalt = false;
   /**
    * CR2 as the architecture defines it: set by the monitor or by a #PF we deliver. Unicorn 2.0.1's
    * own CR2 is not trustworthy after a run (seen: 0xfffffffffffffffe after a long-mode #PF that the
@@ -238,6 +258,16 @@ export class TcgVcpu implements Vcpu {
       if (this.stop) return;
       this.checkWatch(toBig(address), size, write, value);
     };
+    this.ifCallback = register((_uc: number, address: number | bigint): void => {
+      if (this.ifHook === undefined || this.stop) return; // a deleted hook, still called by old blocks
+      if (!(this.state.readReg(X86.RFLAGS) & RFLAGS_IF)) return;
+      const pc = toBig(address);
+      if (this.ifSeenAt === undefined) this.ifSeenAt = pc;
+      else if (pc !== this.ifSeenAt) {
+        this.lastHookPc = pc;
+        lib.uc_emu_stop(uc); // before this instruction: run() delivers the interrupt here
+      }
+    }, CodeCallback);
     this.traceCallback = register((_uc: number, address: number | bigint): void => this.traceInstruction(toBig(address)), CodeCallback);
     this.readWatchCallback = register(watchCb(false), MemCallback);
     this.writeWatchCallback = register(watchCb(true), MemCallback);
@@ -267,6 +297,7 @@ export class TcgVcpu implements Vcpu {
 
   setState(regs?: Regs, sregs?: SRegs): void {
     if (sregs) this.cr2 = sregs.cr2;
+    if (regs) this.inHalt = false; // the debugger moved the CPU on
     this.state.write(regs, sregs);
   }
 
@@ -298,6 +329,24 @@ export class TcgVcpu implements Vcpu {
   instructionBytes(): number[] {
     const s = this.state.read();
     return this.bytesAt(s.sregs, s.sregs.cs.base + s.regs.rip, 15);
+  }
+
+  /**
+   * Inside a port or MMIO hook RIP still holds the start of the translated block (the linear PC if a
+   * code hook ran there): while tracing, the trace hook's PC is the instruction; otherwise decode
+   * forward from the block's start for the instruction that makes this access.
+   */
+  accessPc(access: UnmappedAccess): bigint {
+    if (this.armed.trace && this.lastHookPc !== undefined) return this.lastHookPc;
+    const s = this.state.read();
+    const csBase = s.sregs.cs.base;
+    const start = this.lastHookPc !== undefined && s.regs.rip === this.lastHookPc ? s.regs.rip - csBase : s.regs.rip;
+    s.regs.rip = start;
+    const rip = ioLocator().locateForward(s, {
+      fetch: (linear, n) => this.bytesAt(s.sregs, linear, n),
+      toPhysical: (linear) => (pagingEnabled(s.sregs) ? this.translateWith(s.sregs, linear) : linear),
+    }, start, access);
+    return csBase + (rip ?? start);
   }
 
   private bytesAt(sregs: SRegs, linear: bigint, n: number): number[] {
@@ -468,20 +517,27 @@ export class TcgVcpu implements Vcpu {
     if (Atomics.load(ctl, 0) !== 0) return { kind: 'kicked' };
     let resuming = true;
     for (;;) {
+      const stepping = this.arm.singleStep;
+      const irq = this.takeInterrupt(stepping);
+      if (irq === 'taken') resuming = false; // the handler's first instruction may have a breakpoint
+      else if (irq) return irq;
       const { rip, csBase } = this.state.ripAndCsBase();
       const startPc = csBase + rip;
       this.skipBreakpointAt = resuming ? startPc : -1n;
       resuming = false;
-      const stepping = this.arm.singleStep;
       this.stop = undefined;
       this.lastHookPc = undefined;
       this.stepStarted = false;
       this.pendingWatch = undefined;
+      const limits = this.interruptWindow();
       let err: number;
       try {
-        err = this.lib.uc_emu_start(this.uc, rip, NEVER, 0, 0);
+        this.emulating = true;
+        err = this.lib.uc_emu_start(this.uc, rip, NEVER, limits.timeoutUs, limits.count);
       } catch (e) {
         return { kind: 'internal-error', message: `uc_emu_start: ${e instanceof Error ? e.message : String(e)}` };
+      } finally {
+        this.emulating = false;
       }
       const stop = this.stop as Stop | undefined;
       this.stop = undefined;
@@ -524,21 +580,97 @@ export class TcgVcpu implements Vcpu {
         continue;
       }
 
-      // Stopped without a hook's reason: HLT, the instruction count, or a kick.
+      // Stopped without a hook's reason: HLT, the instruction count, a kick, or an interrupt.
       const s = this.state.read();
       const pc = s.sregs.cs.base + s.regs.rip;
       if (stepping) {
-        if (pc !== startPc && this.bytesAt(s.sregs, startPc, 1)[0] === HLT && pc === startPc + 1n) return this.halted();
+        if (pc !== startPc && this.bytesAt(s.sregs, startPc, 1)[0] === HLT && pc === startPc + 1n) {
+          const halt = this.halt(s.regs.rflags);
+          if (halt) return halt;
+          return this.takeInterrupt(true) as VcpuExit; // woken: the step ends in the handler
+        }
         if (pc === startPc && Atomics.load(ctl, 0) !== 0) return { kind: 'kicked' };
         return { kind: 'step', pc };
       }
-      if (this.bytesAt(s.sregs, pc - 1n, 1)[0] === HLT) return this.halted();
-      return { kind: 'kicked' };
+      if (this.bytesAt(s.sregs, pc - 1n, 1)[0] === HLT) {
+        const halt = this.halt(s.regs.rflags);
+        if (halt) return halt;
+        continue;
+      }
+      if (Atomics.load(ctl, 0) !== 0) return { kind: 'kicked' };
+      // An interrupt window or a timer ended the run: take what is pending and go on.
     }
   }
 
-  private halted(): VcpuExit {
+  /**
+   * Delivers the pending external interrupt if RFLAGS.IF allows, and resumes a HLT the guest is
+   * still in. Returns 'taken' when an interrupt was delivered (the run goes on), an exit when the
+   * run must end (a stop request in HLT, a triple fault, a step that ends in the handler), or
+   * undefined when nothing was delivered.
+   */
+  private takeInterrupt(stepping: boolean): VcpuExit | 'taken' | undefined {
+    const irq = this.env.interrupts;
+    irq.serviceDevices();
+    if (this.inHalt) {
+      const w = irq.idle(this.env.ctl);
+      if (w === 'kicked') return { kind: 'kicked' };
+      this.inHalt = false;
+      if (w === 'never') return { kind: 'halt' };
+    }
+    if (irq.pending() === undefined || !(this.state.readReg(X86.RFLAGS) & RFLAGS_IF)) return undefined;
+    const vector = irq.acknowledge();
+    if (vector === undefined) return undefined;
+    this.env.counters.add('INTERRUPT');
+    const exit = this.deliver({ vector, kind: 'trap' }, this.state.rip());
+    if (exit) return exit;
+    return stepping ? { kind: 'step', pc: this.pc() } : 'taken';
+  }
+
+  /**
+   * How long the next uc_emu_start may run (microseconds, 0 = no limit): an interrupt waiting for
+   * IF = 1 needs the run cut short now and then (Unicorn cannot tell us when STI, POPF or IRET sets
+   * IF), and a timer or an input poll needs it to end when they are due.
+   */
+  private interruptWindow(): { timeoutUs: number; count: number } {
+    const irq = this.env.interrupts;
+    const waiting = irq.pending() !== undefined && !(this.state.readReg(X86.RFLAGS) & RFLAGS_IF);
+    this.watchForIf(waiting);
+    return { count: irq.live() ? LIVE_CHUNK_INSTRUCTIONS : 0, timeoutUs: 0 };
+  }
+
+  /**
+   * While an interrupt waits for IF = 1, a hook before every instruction looks at RFLAGS (Unicorn
+   * cannot tell when STI, POPF or IRET sets it) and stops one instruction after IF is seen set, so
+   * `sti; hlt` sleeps with the interrupt taken after the HLT, as STI's one-instruction shadow
+   * requires. The hook exists only in such windows: blocks translated without it are dropped.
+   */
+  private watchForIf(on: boolean): void {
+    this.ifSeenAt = undefined;
+    if (on === (this.ifHook !== undefined)) return;
+    if (on) {
+      const out = [0n];
+      check(this.lib.uc_hook_add(this.uc, out, UC_HOOK.CODE, this.ifCallback, 0, 1n, 0n), 'uc_hook_add(IF window)');
+      this.ifHook = out[0];
+      this.dropAllTranslations();
+    } else {
+      this.lib.uc_hook_del(this.uc, this.ifHook!);
+      this.ifHook = undefined;
+    }
+  }
+
+  /**
+   * The guest executed HLT (RIP after it). With IF = 1 and something that can raise an interrupt,
+   * the CPU sleeps until one comes (undefined: go on and take it); otherwise the run ends halted.
+   */
+  private halt(rflags: bigint): VcpuExit | undefined {
     this.env.counters.add('HLT');
+    if (!(rflags & RFLAGS_IF)) return { kind: 'halt' };
+    const w = this.env.interrupts.idle(this.env.ctl);
+    if (w === 'pending') return undefined;
+    if (w === 'kicked') {
+      this.inHalt = true;
+      return { kind: 'kicked' };
+    }
     return { kind: 'halt' };
   }
 

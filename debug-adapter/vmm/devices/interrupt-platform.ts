@@ -1,0 +1,98 @@
+// The VM's interrupt controllers as one source of interrupts for the vCPU: the I/O APIC (device
+// lines in) wired to the local APIC (vectors out), plus the inputs that can raise a line while the
+// CPU is halted (a console with receive buffers waiting for typed input). Both accelerators deliver
+// from here, so a guest sees the same controllers, vectors and counts on KVM and on the software CPU.
+import type { InterruptSource } from '../accelerator';
+import { CTL } from '../vcpu-protocol';
+import { IoApic, IOAPIC_BASE } from './ioapic';
+import { LocalApic } from './local-apic';
+
+/** A device that may raise its line on its own (not only in answer to a guest's request). */
+export interface SpontaneousSource {
+  /** The I/O APIC input it drives. */
+  pin: number;
+  /** Takes outside input (e.g. typed bytes) and raises the line if the guest asked for it. */
+  poll(): void;
+  /** Whether poll() could raise the line now (e.g. receive buffers are posted). */
+  mayRaise(): boolean;
+}
+
+/** How often a halted CPU looks at outside input, at most (milliseconds). */
+const POLL_MS = 5;
+
+export class InterruptPlatform implements InterruptSource {
+  readonly ioapic: IoApic;
+  readonly lapic: LocalApic;
+  private readonly sources: SpontaneousSource[] = [];
+  /** Vectors the CPU took, and how often. */
+  readonly taken = new Map<number, number>();
+
+  constructor(report: (message: string) => void) {
+    let lapic: LocalApic | undefined;
+    this.ioapic = new IoApic(IOAPIC_BASE, { deliver: (m) => lapic!.deliver(m) }, report);
+    this.lapic = lapic = new LocalApic(this.ioapic, report);
+  }
+
+  /** Set by the owner: whether devices that raise interrupts are attached. */
+  devicesAttached = false;
+
+  live(): boolean {
+    return this.devicesAttached || this.deferred.length > 0 || this.lapic.enabled;
+  }
+
+  private readonly deferred: (() => void)[] = [];
+
+  /** Device work to do at the CPU's next stop (see serviceDevices). */
+  defer(work: () => void): void {
+    this.deferred.push(work);
+  }
+
+  serviceDevices(): void {
+    while (this.deferred.length > 0) this.deferred.shift()!();
+  }
+
+  addSpontaneousSource(s: SpontaneousSource): void {
+    this.sources.push(s);
+  }
+
+  pending(): number | undefined {
+    return this.lapic.pending();
+  }
+
+  acknowledge(): number | undefined {
+    const v = this.lapic.acknowledge();
+    if (v !== undefined) this.taken.set(v, (this.taken.get(v) ?? 0) + 1);
+    return v;
+  }
+
+  private pollInputs(): boolean {
+    let live = false;
+    for (const s of this.sources) {
+      s.poll();
+      if (s.mayRaise() && this.ioapic.hasUnmaskedSource([s.pin])) live = true;
+    }
+    return live;
+  }
+
+  nextEventNs(): bigint | undefined {
+    const timer = this.lapic.nanosecondsToTimer();
+    const live = this.sources.some((s) => s.mayRaise() && this.ioapic.hasUnmaskedSource([s.pin]));
+    const poll = live ? BigInt(POLL_MS * 1e6) : undefined;
+    if (timer === undefined) return poll;
+    return poll === undefined || timer < poll ? timer : poll;
+  }
+
+  idle(ctl: Int32Array): 'pending' | 'kicked' | 'never' {
+    for (;;) {
+      this.serviceDevices();
+      const live = this.pollInputs();
+      if (this.pending() !== undefined) return 'pending';
+      if (Atomics.load(ctl, CTL.STOP) !== 0) return 'kicked';
+      if (!this.lapic.enabled) return 'never'; // held interrupts stay held while the CPU sleeps
+      const timer = this.lapic.nanosecondsToTimer();
+      if (timer === undefined && !live) return 'never';
+      const ms = timer === undefined ? POLL_MS : Math.min(POLL_MS, Number(timer) / 1e6);
+      Atomics.wait(ctl, CTL.STOP, 0, Math.max(ms, 0.01));
+    }
+  }
+}

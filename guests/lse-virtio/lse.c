@@ -1,0 +1,289 @@
+// kvm-guest: mode=protected
+// kvm-guest: devices=virtio-rng,virtio-console
+/*
+ * A guest written the LSE "writing a VMM" way: started in 32-bit protected mode from its ELF, it
+ * finds the machine in the start_info struct at EBX, drives a virtio-rng device with an interrupt
+ * (IDT + I/O APIC + local APIC EOI) for 16 random bytes, then talks through virtio-console: it
+ * prints a line there and echoes one line of input back, waiting at most a second for it (a local
+ * APIC timer interrupt ends the wait).
+ */
+#include "kvm-guest.h"
+
+#define RNG_VECTOR     0x30
+#define CONSOLE_VECTOR 0x31
+#define TIMER_VECTOR   0x32
+#define QUEUE_SIZE     8
+
+/* ---- entry and interrupt stubs --------------------------------------------------------------- */
+
+void lse_main(const struct start_info *si);
+void irq_dispatch(uint32_t vector);
+
+__asm__(".section .start, \"ax\"\n"
+        ".globl _start\n"
+        "_start:\n"
+        "    push %ebx\n" /* struct start_info * */
+        "    call lse_main\n"
+        "1:  cli\n"
+        "    hlt\n"
+        "    jmp 1b\n"
+        ".text\n"
+        ".macro irq_stub vector\n"
+        "irq_stub_\\vector:\n"
+        "    pushal\n"
+        "    push $\\vector\n"
+        "    call irq_dispatch\n"
+        "    add $4, %esp\n"
+        "    popal\n"
+        "    iret\n"
+        ".endm\n"
+        "irq_stub 0x30\n"
+        "irq_stub 0x31\n"
+        "irq_stub 0x32\n");
+extern char irq_stub_0x30[], irq_stub_0x31[], irq_stub_0x32[];
+
+/* ---- output ------------------------------------------------------------------------------------ */
+
+static void put_hex(uint32_t v, int digits)
+{
+    for (int i = digits - 1; i >= 0; i--)
+        serial_putc("0123456789abcdef"[(v >> (i * 4)) & 0xf]);
+}
+
+static void put_dec(uint32_t v)
+{
+    char buf[11];
+    int n = 0;
+    do
+        buf[n++] = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    while (n > 0)
+        serial_putc(buf[--n]);
+}
+
+/* ---- IDT, I/O APIC, local APIC ------------------------------------------------------------------ */
+
+struct idt_gate { uint16_t offset_low, selector; uint8_t zero, type; uint16_t offset_high; };
+static struct idt_gate idt[256];
+
+static void set_gate(int vector, void *handler)
+{
+    uint32_t a = (uint32_t)handler;
+    idt[vector] = (struct idt_gate){ (uint16_t)a, 0x08, 0, 0x8e, (uint16_t)(a >> 16) }; /* 32-bit interrupt gate, DPL 0 */
+}
+
+static void load_idt(void)
+{
+    struct { uint16_t limit; uint32_t base; } __attribute__((packed)) idtr = { sizeof idt - 1, (uint32_t)idt };
+    __asm__ volatile("lidt %0" : : "m"(idtr));
+}
+
+static uint32_t ioapic_base;
+
+static void ioapic_route(uint32_t input, uint32_t vector)
+{
+    mmio_write32(ioapic_base + IOAPIC_IOREGSEL, IOAPIC_REG_REDIR(input) + 1);
+    mmio_write32(ioapic_base + IOAPIC_IOWIN, 0); /* destination: APIC ID 0 */
+    mmio_write32(ioapic_base + IOAPIC_IOREGSEL, IOAPIC_REG_REDIR(input));
+    mmio_write32(ioapic_base + IOAPIC_IOWIN, vector | IOAPIC_REDIR_LEVEL); /* fixed, physical, active high, unmasked */
+}
+
+/* ---- virtio-mmio ------------------------------------------------------------------------------- */
+
+struct virtq {
+    struct virtq_desc desc[QUEUE_SIZE];
+    struct { uint16_t flags, idx, ring[QUEUE_SIZE]; } avail;
+    struct { uint16_t flags, idx; struct virtq_used_elem ring[QUEUE_SIZE]; } used __attribute__((aligned(4)));
+    uint16_t last_used;
+} __attribute__((aligned(16)));
+
+static int virtio_init(uint32_t base, uint32_t device_id, struct virtq *queues, int nqueues)
+{
+    if (mmio_read32(base + VIRTIO_MMIO_MAGIC_VALUE) != 0x74726976 || mmio_read32(base + VIRTIO_MMIO_VERSION) != 2 ||
+        mmio_read32(base + VIRTIO_MMIO_DEVICE_ID) != device_id)
+        return 0;
+    mmio_write32(base + VIRTIO_MMIO_STATUS, 0);
+    mmio_write32(base + VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
+    mmio_write32(base + VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+    mmio_write32(base + VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+    mmio_write32(base + VIRTIO_MMIO_DRIVER_FEATURES, 1); /* VIRTIO_F_VERSION_1 (bit 32) and nothing else */
+    mmio_write32(base + VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+    mmio_write32(base + VIRTIO_MMIO_DRIVER_FEATURES, 0);
+    mmio_write32(base + VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
+    if (!(mmio_read32(base + VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_FEATURES_OK))
+        return 0;
+    for (int q = 0; q < nqueues; q++) {
+        mmio_write32(base + VIRTIO_MMIO_QUEUE_SEL, (uint32_t)q);
+        if (mmio_read32(base + VIRTIO_MMIO_QUEUE_NUM_MAX) < QUEUE_SIZE)
+            return 0;
+        mmio_write32(base + VIRTIO_MMIO_QUEUE_NUM, QUEUE_SIZE);
+        mmio_write32(base + VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)queues[q].desc);
+        mmio_write32(base + VIRTIO_MMIO_QUEUE_DESC_HIGH, 0);
+        mmio_write32(base + VIRTIO_MMIO_QUEUE_DRIVER_LOW, (uint32_t)&queues[q].avail);
+        mmio_write32(base + VIRTIO_MMIO_QUEUE_DRIVER_HIGH, 0);
+        mmio_write32(base + VIRTIO_MMIO_QUEUE_DEVICE_LOW, (uint32_t)&queues[q].used);
+        mmio_write32(base + VIRTIO_MMIO_QUEUE_DEVICE_HIGH, 0);
+        mmio_write32(base + VIRTIO_MMIO_QUEUE_READY, 1);
+    }
+    mmio_write32(base + VIRTIO_MMIO_STATUS,
+                 VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK);
+    return 1;
+}
+
+/* Makes descriptor `d` available on `vq` with one buffer, and notifies the device. */
+static void virtq_post(uint32_t base, int queue, struct virtq *vq, int d, void *buf, uint32_t len, int device_writes)
+{
+    vq->desc[d] = (struct virtq_desc){ (uint32_t)buf, len, (uint16_t)(device_writes ? VIRTQ_DESC_F_WRITE : 0), 0 };
+    vq->avail.ring[vq->avail.idx % QUEUE_SIZE] = (uint16_t)d;
+    __asm__ volatile("" : : : "memory"); /* the ring entry before the index (x86 keeps store order) */
+    vq->avail.idx++;
+    mmio_write32(base + VIRTIO_MMIO_QUEUE_NOTIFY, (uint32_t)queue);
+}
+
+/* ---- the devices ------------------------------------------------------------------------------ */
+
+static struct virtq rng_queue;
+static struct virtq console_queues[2]; /* receiveq0, transmitq0 */
+static uint32_t rng_base, console_base;
+static volatile uint32_t rng_interrupts, console_interrupts, timer_fired;
+static uint8_t random_bytes[16];
+static char input_line[64];
+static char output_line[96];
+
+void irq_dispatch(uint32_t vector)
+{
+    if (vector == RNG_VECTOR) {
+        uint32_t status = mmio_read32(rng_base + VIRTIO_MMIO_INTERRUPT_STATUS);
+        mmio_write32(rng_base + VIRTIO_MMIO_INTERRUPT_ACK, status); /* lowers the line before the EOI */
+        rng_interrupts++;
+    } else if (vector == CONSOLE_VECTOR) {
+        uint32_t status = mmio_read32(console_base + VIRTIO_MMIO_INTERRUPT_STATUS);
+        mmio_write32(console_base + VIRTIO_MMIO_INTERRUPT_ACK, status);
+        console_interrupts++;
+    } else if (vector == TIMER_VECTOR) {
+        timer_fired = 1;
+    }
+    mmio_write32(LAPIC_BASE + LAPIC_EOI, 0);
+}
+
+/* Waits with HLT (IF = 1) until the used ring of `vq` has a new entry (or, with `timeout`, the timer fired). */
+static int wait_used(struct virtq *vq, int timeout)
+{
+    for (;;) {
+        __asm__ volatile("cli" : : : "memory");
+        if (*(volatile uint16_t *)&vq->used.idx != vq->last_used || (timeout && timer_fired)) {
+            __asm__ volatile("sti" : : : "memory");
+            break;
+        }
+        __asm__ volatile("sti; hlt" : : : "memory"); /* STI's shadow: no interrupt is lost between them */
+    }
+    if (*(volatile uint16_t *)&vq->used.idx == vq->last_used)
+        return -1;
+    return (int)vq->used.ring[vq->last_used++ % QUEUE_SIZE].len;
+}
+
+static void console_write(const char *s, uint32_t n)
+{
+    for (uint32_t i = 0; i < n && i < sizeof output_line; i++)
+        output_line[i] = s[i];
+    virtq_post(console_base, 1, &console_queues[1], 0, output_line, n, 0);
+    wait_used(&console_queues[1], 0);
+}
+
+static uint32_t length(const char *s)
+{
+    uint32_t n = 0;
+    while (s[n])
+        n++;
+    return n;
+}
+
+void lse_main(const struct start_info *si)
+{
+    static const char *const uses[] = { "free", "kernel", "init" };
+    serial_puts("start_info at 0x");
+    put_hex((uint32_t)si, 8);
+    serial_puts(": ");
+    put_dec(si->mem_size >> 10);
+    serial_puts(" KiB of RAM, I/O APIC at 0x");
+    put_hex(si->ioapic_base, 8);
+    serial_puts("\nmemory map:\n");
+    const struct memory_map_entry *m = start_info_memory(si);
+    for (uint32_t i = 0; i < si->mem_entries; i++) {
+        serial_puts("  0x");
+        put_hex(m[i].base, 8);
+        serial_puts("-0x");
+        put_hex(m[i].base + m[i].size - 1, 8);
+        serial_puts(m[i].flags & MEMORY_FLAG_READ_ONLY ? " ro " : " rw ");
+        serial_puts(m[i].use < 3 ? uses[m[i].use] : "?");
+        serial_putc('\n');
+    }
+    serial_puts("devices:\n");
+    const struct device_map_entry *d = start_info_devices(si);
+    uint32_t rng_irq = 0, console_irq = 0;
+    for (uint32_t i = 0; i < si->dev_entries; i++) {
+        uint32_t id = mmio_read32(d[i].base_addr + VIRTIO_MMIO_DEVICE_ID);
+        serial_puts("  0x");
+        put_hex(d[i].base_addr, 8);
+        serial_puts(" irq ");
+        put_dec(d[i].interrupt_num);
+        serial_puts(id == VIRTIO_ID_RNG ? " virtio-rng\n" : id == VIRTIO_ID_CONSOLE ? " virtio-console\n" : " unknown\n");
+        if (id == VIRTIO_ID_RNG && !rng_base)
+            rng_base = d[i].base_addr, rng_irq = d[i].interrupt_num;
+        if (id == VIRTIO_ID_CONSOLE && !console_base)
+            console_base = d[i].base_addr, console_irq = d[i].interrupt_num;
+    }
+
+    ioapic_base = si->ioapic_base;
+    set_gate(RNG_VECTOR, irq_stub_0x30);
+    set_gate(CONSOLE_VECTOR, irq_stub_0x31);
+    set_gate(TIMER_VECTOR, irq_stub_0x32);
+    load_idt();
+    mmio_write32(LAPIC_BASE + LAPIC_SVR, LAPIC_SVR_ENABLE | 0xff);
+
+    if (rng_base && virtio_init(rng_base, VIRTIO_ID_RNG, &rng_queue, 1)) {
+        ioapic_route(rng_irq, RNG_VECTOR);
+        virtq_post(rng_base, 0, &rng_queue, 0, random_bytes, sizeof random_bytes, 1);
+        int n = wait_used(&rng_queue, 0);
+        serial_puts("virtio-rng: ");
+        put_dec((uint32_t)(n < 0 ? 0 : n));
+        serial_puts(" random bytes:");
+        for (int i = 0; i < n; i++) {
+            serial_putc(' ');
+            put_hex(random_bytes[i], 2);
+        }
+        serial_puts("\nvirtio-rng interrupts: ");
+        put_dec(rng_interrupts);
+        serial_putc('\n');
+    } else {
+        serial_puts("no virtio-rng (run with --device virtio-rng)\n");
+    }
+
+    if (console_base && virtio_init(console_base, VIRTIO_ID_CONSOLE, console_queues, 2)) {
+        ioapic_route(console_irq, CONSOLE_VECTOR);
+        console_write("hello through virtio-console\n", 29);
+        /* One line of input, or a second of silence: the local APIC timer (1 GHz, divide by 1) ends the wait. */
+        virtq_post(console_base, 0, &console_queues[0], 0, input_line, sizeof input_line, 1);
+        mmio_write32(LAPIC_BASE + LAPIC_TIMER_DIVIDE, 0xb);
+        mmio_write32(LAPIC_BASE + LAPIC_LVT_TIMER, TIMER_VECTOR);
+        mmio_write32(LAPIC_BASE + LAPIC_TIMER_INITIAL, 1000000000u);
+        int n = wait_used(&console_queues[0], 1);
+        if (n > 0) {
+            static char echo[96] = "echo: ";
+            uint32_t k = length(echo);
+            for (int i = 0; i < n && k < sizeof echo - 1; i++)
+                echo[k++] = input_line[i];
+            if (echo[k - 1] != '\n')
+                echo[k++] = '\n';
+            console_write(echo, k);
+        } else {
+            console_write("no input within a second\n", 25);
+        }
+        serial_puts("virtio-console interrupts: ");
+        put_dec(console_interrupts);
+        serial_putc('\n');
+    } else {
+        serial_puts("no virtio-console (run with --device virtio-console)\n");
+    }
+    serial_puts("done\n");
+}
