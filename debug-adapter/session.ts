@@ -1058,6 +1058,9 @@ export class KvmGuestSession extends LoggingDebugSession {
           response.body = { accepted: this.machine.sendInput(Buffer.from(text, 'utf8')) };
           break;
         }
+        case 'kvmGuest/devices':
+          response.body = runReplCommand('.devices', { machine: this.machine, json: true });
+          break;
         case 'kvmGuest/machine':
         case 'kvmGuest/exitStats':
         case 'kvmGuest/gdt':
