@@ -202,6 +202,28 @@ describe('ppc64: debug adapter (DAP) on the software CPU', function () {
     assert.match(await x.repl('.regs'), /^R 0: 0\tR 1: 0\tR 2: 0\tR 3: 8\t\n/);
   });
 
+  itWithPpc64Tools(['big'], 'restart starts the guest afresh; terminate ends a guest that is running', async function () {
+    const x = await session();
+    await x.launch({ program: SEED, stopOnEntry: true }, { [SEED]: [lineOf(SEED, /mullw/)] });
+    await x.stopped();
+    await x.continueTo();
+    assert.equal(BigInt((await x.registers()).r16), 8n);
+    const again = x.stopped();
+    await x.dc.restartRequest({});
+    assert.equal((await again).body.reason, 'entry');
+    const regs = await x.registers();
+    assert.deepEqual([BigInt(regs.pc), BigInt(regs.r16)], [0x100n, 0n], 'a fresh machine');
+
+    const spin = path.join(tmp, 'spin2.s');
+    fs.writeFileSync(spin, '# kvm-guest: arch=ppc64\nloop:\n    b loop\n');
+    const y = await session();
+    await y.launch({ program: spin });
+    await new Promise((r) => setTimeout(r, 200));
+    const terminated = y.dc.waitForEvent('terminated', 5000);
+    await y.dc.terminateRequest({});
+    await terminated;
+  });
+
   itWithPpc64Tools(['big'], 'hello.s prints through the output port into the Debug Console', async function () {
     const x = await session();
     const terminated = x.dc.waitForEvent('terminated', 20000);
