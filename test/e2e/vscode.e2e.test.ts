@@ -53,6 +53,7 @@ function workspace(): string {
   fs.writeFileSync(path.join(dir, 'broken.S'), '.code64\n_start:\n    movq $1, %rax\n    frobnicate %rax\n    hlt\n');
   // The PowerPC 64 seed's guest as written (guests/ppc64/seed.s), under the seed's own name.
   fs.copyFileSync(path.join(ROOT, 'guests', 'ppc64', 'seed.s'), path.join(dir, 'code.s'));
+  fs.writeFileSync(path.join(dir, 'broken-power.s'), '# kvm-guest: arch=ppc64\n    li 3,1\n    frobnicate 3,4\n');
   // An interactive guest: echoes what arrives on the UART until it sees a newline.
   fs.writeFileSync(
     path.join(dir, 'echo.S'),
@@ -242,6 +243,18 @@ forEachAccelerator('extension in a real VS Code (code-server + Chromium)', funct
       assert.match(text, /code\.s: ppc64 big-endian \(architecture from the source's POWER instructions/);
       assert.match(text, /Running the ppc64 guest on the software CPU \(Unicorn/);
     });
+
+  // The language server's live diagnostics (the cross assembler) land in Problems; no ppc64 session needed.
+  it("a POWER file's assembler error (the cross assembler's) appears in the Problems view at its line", async function () {
+    await vscode.openFile('broken-power.s');
+    await vscode.command('View: Focus Problems');
+    await vscode.waitFor('the cross assembler error', async () =>
+      (await vscode.rows('.markers-panel')).some((r) => /unrecognized opcode: 'frobnicate'/.test(r) && /\[Ln 3/.test(r)));
+    const rows = await vscode.rows('.markers-panel');
+    // The x86 assembler would reject every line of it ("no such instruction: 'li 3,1'"); broken.S's own error may be listed too.
+    assert.ok(!rows.some((r) => /no such instruction: '(li 3,1|frobnicate 3,4)'/.test(r)), `no x86 assembler error on POWER code:\n${rows.join('\n')}`);
+    await vscode.screenshot('ppc64-problems');
+  });
 
   const ppc64BpTitle = "a breakpoint on the seed's mullw line stops with R18 still 0; F10 and R18 is 32 (the Registers scope, the Debug Console)";
   if (accel === 'kvm') it(`${ppc64BpTitle} [pending: a ppc64 guest needs the software CPU; KVM runs only the host's architecture]`);
