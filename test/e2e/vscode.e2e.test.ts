@@ -29,7 +29,8 @@ function isolateTests(get: () => VsCode | undefined): void {
  * there (a click would remove it) — and seen in the gutter before going on.
  */
 async function breakpointOnLine12(vscode: VsCode): Promise<void> {
-  const glyphs = vscode.page.locator('.editor-instance .margin-view-overlays .codicon-debug-breakpoint');
+  // code-server 4.139 draws the breakpoint glyph in .glyph-margin-widgets, not .margin-view-overlays.
+  const glyphs = vscode.page.locator('.editor-instance .codicon-debug-breakpoint');
   if ((await glyphs.count()) === 0) await vscode.clickGutter(12);
   await vscode.waitFor('the breakpoint in the gutter', async () => (await glyphs.count()) === 1);
 }
