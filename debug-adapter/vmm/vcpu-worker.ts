@@ -85,7 +85,6 @@ function serve(init: WorkerInit): void {
 
   const virtio = attachVirtioDevices(init.devices, {
     ram: memory, mmio, interrupts, consoleOut: sinkFor('virtio-console'), consoleIn: input, report: reportDeviceEvent,
-    deferNotify: init.accelerator === 'tcg',
   });
 
   const env: VcpuEnvironment = { memory, memoryAddress: init.memAddress, ports, mmio, counters, ctl, interrupts };
