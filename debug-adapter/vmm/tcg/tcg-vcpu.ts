@@ -737,7 +737,7 @@ export class TcgVcpu implements Vcpu {
       return { kind: 'shutdown', detail: r.message };
     }
     this.cr2 = r.state.sregs.cr2;
-    this.state.write(r.state.regs, r.state.sregs);
+    this.state.write(r.state.regs, r.state.sregs, s.sregs);
     return undefined;
   }
 
