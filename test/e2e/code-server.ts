@@ -262,7 +262,7 @@ export class VsCode {
 /** Runs an extension-host test module (out/test/extension-host/<module>) with the extension under test. */
 export async function runSuite(
   trust: boolean, extensionDir: string, module = 'index', userSettings: Record<string, unknown> = {},
-  opts: { emptyWorkspace?: boolean } = {},
+  opts: { emptyWorkspace?: boolean; timeoutMs?: number } = {},
 ): Promise<{ code: number; log: string[] }> {
   const vscode = new VsCode(trust ? 'exthost' : 'exthost-restricted');
   // The extension development window does not read the user settings.json written by start(): the
@@ -288,7 +288,7 @@ export async function runSuite(
     await vscode.page.goto(`http://127.0.0.1:${vscode.port}/?folder=${encodeURIComponent(dir)}&payload=${encodeURIComponent(JSON.stringify(payload))}`);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<number>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no result; log:\n${log.join('\n')}\n${vscode.log}`)), 180000);
+      timer = setTimeout(() => reject(new Error(`no result; log:\n${log.join('\n')}\n${vscode.log}`)), opts.timeoutMs ?? 180000);
     });
     // The timer is cleared either way: a pending one would keep the test process alive for minutes.
     const code = await Promise.race([exited, timeout]).finally(() => clearTimeout(timer));
