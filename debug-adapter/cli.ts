@@ -4,7 +4,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import fs from 'node:fs';
 import { BuildFailure, parseMode, prepareGuest, UsageError } from './guest-setup';
-import { EXIT_STATUS, Outcome } from './exit-status';
+import { EXIT_STATUS, exitStatusOf, Outcome } from './exit-status';
 import { buildGuest } from './toolchain/build';
 import { ppc64ToolVersions } from './toolchain/ppc64-build';
 import { CPU_MODES, detectModeFromSource } from './toolchain/modes';
@@ -41,7 +41,8 @@ FILE is a guest source (.S, .s, .c; built first), an ELF, or a flat binary.
 --device: a virtio-mmio device (repeat for several; default: the source's "kvm-guest: devices=" comment).
 Standard input goes to the guest (the UART's receive queue, or virtio-console when there is one).
 Exit status of run: 0 halted, 1 usage or other error, 2 build error, 3 triple fault (shutdown),
-4 timeout, 5 accelerator internal error or entry failure, 130 interrupted (Ctrl-C).`;
+4 timeout, 5 accelerator internal error or entry failure, 130 interrupted (Ctrl-C); a guest that
+writes VALUE to isa-debug-exit (port 0xf4) ends with (VALUE << 1) | 1, as under QEMU.`;
 
 /** Errors whose message already tells the user what to do: no stack trace. */
 const EXPLAINED_ERRORS = new Set(['UsageError', 'ToolchainError', 'ImageError', 'KvmAccessError', 'SoftwareCpuUnavailable', 'NoAcceleratorError']);
@@ -56,6 +57,8 @@ export function parseAccelerator(v: unknown): AcceleratorChoice {
 export interface RunResult {
   outcome: Outcome;
   message: string;
+  /** outcome `exited`: the value the guest wrote to isa-debug-exit (the exit status is (value << 1) | 1). */
+  guestExitCode?: number;
   /** What ran the vCPU: "kvm" or "tcg" (absent when the guest never started). */
   accelerator?: string;
   serial: string;
@@ -104,6 +107,8 @@ function outcomeOf(stop: StopInfo): Outcome {
   switch (stop.reason) {
     case 'halted':
       return 'halted';
+    case 'exited':
+      return 'exited';
     case 'shutdown':
       return 'shutdown';
     case 'timeout':
@@ -143,7 +148,7 @@ async function runCommand(file: string, opts: Record<string, string | boolean | 
       for (const [k, v] of Object.entries(result.memory)) process.stderr.write(`kvm-guest: memory at ${k}: ${v}\n`);
       if (statsText) process.stderr.write(statsText + '\n');
     }
-    return EXIT_STATUS[result.outcome];
+    return exitStatusOf(result.outcome, result.guestExitCode);
   };
 
   let machine: Machine | undefined;
@@ -220,6 +225,7 @@ async function runCommand(file: string, opts: Record<string, string | boolean | 
         stop.instructionBytes = Array.from(machine.memory.read(Number(phys), Math.min(15, machine.memory.size - Number(phys))));
     }
     result.outcome = outcomeOf(stop);
+    if (stop.reason === 'exited') result.guestExitCode = stop.guestExitCode;
     result.message = describeStop(stop, { timeoutSeconds });
     result.exits = stop.stats.exits;
     result.ports = hexKeys(stop.stats.ports);

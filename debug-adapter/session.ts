@@ -25,7 +25,7 @@ import { createEvalContext, evaluate, evaluateCondition, EvalContext, formatValu
 import { writeRegister } from './inspect/register-names';
 import { decodeRflags } from './inspect/decode';
 import { runReplCommand } from './debugger/repl-commands';
-import { EXIT_STATUS } from './exit-status';
+import { EXIT_STATUS, exitStatusOf } from './exit-status';
 import { Ppc64Debugger } from './debugger/ppc64-debugger';
 import { chooseArch, parseArch } from './ppc64/ppc64-guest';
 
@@ -608,6 +608,8 @@ export class KvmGuestSession extends LoggingDebugSession {
     switch (stop.reason) {
       case 'halted':
         return this.endSession(EXIT_STATUS.halted, message);
+      case 'exited':
+        return this.endSession(exitStatusOf('exited', stop.guestExitCode), message);
       case 'timeout':
         return this.endSession(EXIT_STATUS.timeout, message);
       case 'terminated':

@@ -8,6 +8,7 @@ import { MmioBus, PortBus, UnmappedAccess } from './devices/bus';
 import { ByteSink, ByteSource, Uart16550, UART_COM1 } from './devices/uart16550';
 import { DebugConsolePort, DEBUG_CONSOLE_PORT, PostCodePort, POST_CODE_PORT, PseudoSerialPort, PSEUDO_SERIAL_PORT } from './devices/output-ports';
 import { ByteRing } from './byte-ring';
+import { GuestExitLatch, IsaDebugExit, ISA_DEBUG_EXIT_PORT, ISA_DEBUG_EXIT_PORTS } from './devices/isa-debug-exit';
 import { InterruptPlatform } from './devices/interrupt-platform';
 import { attachVirtioDevices } from './devices/virtio-slots';
 import { IOAPIC_BASE, IOAPIC_WINDOW } from './devices/ioapic';
@@ -70,6 +71,8 @@ function serve(init: WorkerInit): void {
   ports.register(new DebugConsolePort(sinkFor('debugcon')), DEBUG_CONSOLE_PORT);
   ports.register(new PseudoSerialPort(sinkFor('pseudo-serial'), input), PSEUDO_SERIAL_PORT);
   ports.register(new PostCodePort(), POST_CODE_PORT);
+  const guestExit: GuestExitLatch = { code: undefined };
+  ports.register(new IsaDebugExit(guestExit), ISA_DEBUG_EXIT_PORT, ISA_DEBUG_EXIT_PORTS);
   const counters = new ExitCounters();
   const reported = new Set<string>();
   const reportDeviceEvent = (message: string): void => {
@@ -86,7 +89,7 @@ function serve(init: WorkerInit): void {
     deferNotify: init.accelerator === 'tcg',
   });
 
-  const env: VcpuEnvironment = { memory, memoryAddress: init.memAddress, ports, mmio, counters, ctl, interrupts };
+  const env: VcpuEnvironment = { memory, memoryAddress: init.memAddress, ports, mmio, counters, ctl, interrupts, guestExit };
   const cpu = (vcpu = createVcpu(init.accelerator, init.vcpu, env));
   {
     const start = initialState(init.mode, init.entry, cpu.getState().sregs);
@@ -114,6 +117,8 @@ function serve(init: WorkerInit): void {
     switch (exit.kind) {
       case 'halt':
         return { reason: 'halted', ...base };
+      case 'guest-exit':
+        return { reason: 'exited', ...base, guestExitCode: exit.code };
       case 'shutdown':
         return { reason: 'shutdown', ...base, detail: exit.detail, instructionBytes: cpu.instructionBytes() };
       case 'kicked':

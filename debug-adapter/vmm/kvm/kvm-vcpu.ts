@@ -319,6 +319,11 @@ export class KvmVcpu implements Vcpu {
           if (reason === EXIT.KVM_EXIT_IO) serveIoExit(run8, runView, env.ports, env.counters);
           else this.handleMmio();
           this.pending = true;
+          if (env.guestExit.code !== undefined) {
+            // isa-debug-exit: the OUT completes (RIP after it), and the machine ends there.
+            this.completePending();
+            return { kind: 'guest-exit', code: env.guestExit.code };
+          }
           const stop = this.afterUserExit();
           if (stop) return stop;
           continue;
