@@ -51,6 +51,8 @@ export interface WorkerInit {
   input: SharedArrayBuffer;
   outputDevices: OutputDevice[];
   devices: VirtioDeviceKind[];
+  /** Registers a boot protocol sets on top of the mode's initial state (Multiboot: EAX = magic, EBX = info). */
+  bootRegisters?: { rax: bigint; rbx: bigint };
 }
 
 /**

@@ -93,6 +93,7 @@ function serve(init: WorkerInit): void {
   const cpu = (vcpu = createVcpu(init.accelerator, init.vcpu, env));
   {
     const start = initialState(init.mode, init.entry, cpu.getState().sregs);
+    if (init.bootRegisters) Object.assign(start.regs, init.bootRegisters);
     cpu.setState(start.regs, start.sregs);
   }
 
