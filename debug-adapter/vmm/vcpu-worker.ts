@@ -8,6 +8,8 @@ import { MmioBus, PortBus, UnmappedAccess } from './devices/bus';
 import { ByteSink, ByteSource, Uart16550, UART_COM1 } from './devices/uart16550';
 import { DebugConsolePort, DEBUG_CONSOLE_PORT, PostCodePort, POST_CODE_PORT, PseudoSerialPort, PSEUDO_SERIAL_PORT } from './devices/output-ports';
 import { ByteRing } from './byte-ring';
+import { FwCfg, FW_CFG_PORT_SELECTOR } from './devices/fw-cfg';
+import { fwCfgFiles } from './fw-cfg-files';
 import { GuestExitLatch, IsaDebugExit, ISA_DEBUG_EXIT_PORT, ISA_DEBUG_EXIT_PORTS } from './devices/isa-debug-exit';
 import { InterruptPlatform } from './devices/interrupt-platform';
 import { attachVirtioDevices } from './devices/virtio-slots';
@@ -73,6 +75,7 @@ function serve(init: WorkerInit): void {
   ports.register(new PostCodePort(), POST_CODE_PORT);
   const guestExit: GuestExitLatch = { code: undefined };
   ports.register(new IsaDebugExit(guestExit), ISA_DEBUG_EXIT_PORT, ISA_DEBUG_EXIT_PORTS);
+  ports.register(new FwCfg({ ramSize: init.memSize, files: fwCfgFiles(init.memSize, init.accelerator) }), FW_CFG_PORT_SELECTOR, 2);
   const counters = new ExitCounters();
   const reported = new Set<string>();
   const reportDeviceEvent = (message: string): void => {

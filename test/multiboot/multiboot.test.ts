@@ -6,6 +6,7 @@
 // (which shows the checks themselves are right).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { hasQemu, qemuKernel as qemu, qemuStatus } from '../helpers/qemu';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,25 +21,6 @@ const TEST_GUESTS = path.join(ROOT, 'test', 'guests', 'multiboot');
 const EXIT_CODE = path.join(TEST_GUESTS, 'exit-code.c');
 const MB2 = path.join(TEST_GUESTS, 'mb2.c');
 const KLUDGE_SOURCE = path.join(TEST_GUESTS, 'aout-kludge.s');
-const QEMU = 'qemu-system-x86_64';
-
-const hasQemu = spawnSync(QEMU, ['--version'], { encoding: 'utf8' }).status === 0;
-
-/** QEMU's process exit status for a guest value: isa-debug-exit calls exit((value << 1) | 1). */
-const qemuStatus = (value: number): number => ((value << 1) | 1) & 0xff;
-
-/** Runs a Multiboot kernel under QEMU TCG with isa-debug-exit at 0xf4 and COM1 on stdout. */
-function qemu(kernel: string, opts: { append?: string; initrd?: string; memoryMiB?: number; timeoutMs?: number } = {}): { status: number | null; serial: string } {
-  const args = [
-    '-accel', 'tcg', '-kernel', kernel, '-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04',
-    '-serial', 'stdio', '-display', 'none', '-no-reboot', '-nodefaults', '-m', String(opts.memoryMiB ?? 64),
-  ];
-  if (opts.append !== undefined) args.push('-append', opts.append);
-  if (opts.initrd !== undefined) args.push('-initrd', opts.initrd);
-  const r = spawnSync(QEMU, args, { encoding: 'latin1', timeout: opts.timeoutMs ?? 30000 });
-  return { status: r.status, serial: r.stdout };
-}
-
 /** Builds the flat a.out-kludge kernel with the real assembler and linker (no ELF left in it). */
 function buildKludge(dir: string): string {
   const obj = path.join(dir, 'aout-kludge.o');
@@ -136,11 +118,15 @@ forEachAccelerator('Multiboot kernels and isa-debug-exit', function (accel: Acce
     const lines = json.serial.split('\n');
     assert.equal(lines[0], 'mb2: EAX=0x36d76289 EBX=0x00098000');
     const tags = lines.filter((l) => l.startsWith('tag ') || l.startsWith('  mmap'));
+    // The module goes on the first page boundary after the kernel (where `boot` says), 34 bytes long.
+    const modStart = parseInt(json.boot!.modules[0].start, 16);
+    assert.equal(modStart % 4096, 0);
+    const hex8 = (n: number): string => '0x' + n.toString(16).padStart(8, '0');
     // Sizes per §3.6: 8 + the string and its NUL; module 16 + string; meminfo 16; mmap 16 + 24 per entry; end 8.
     assert.deepEqual(tags, [
       `tag 1 size=${8 + cmdline.length + 1} cmdline="${cmdline}"`,
       `tag 2 size=${8 + 'KVM Guest Studio'.length + 1} loader="KVM Guest Studio"`,
-      `tag 3 size=${16 + 'first'.length + 1} mod_start=0x00102000 mod_end=0x00102022 string="first" first="hello from module one"`,
+      `tag 3 size=${16 + 'first'.length + 1} mod_start=${hex8(modStart)} mod_end=${hex8(modStart + 34)} string="first" first="hello from module one"`,
       `tag 4 size=16 mem_lower=576 mem_upper=3072`,
       `tag 6 size=${16 + 4 * 24} entry_size=24 entry_version=0`,
       '  mmap base=0x00000000 length=0x00090000 type=1',

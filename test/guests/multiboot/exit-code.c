@@ -5,20 +5,9 @@
  * kernel checks every status under kvm-guest and under QEMU. After the OUT it prints "after exit"
  * on COM1, which no exit status may ever show.
  */
-#include "kvm-guest.h"
+#include "mb-test.h"
 
-__asm__(".section .start, \"ax\"\n"
-        ".align 4\n"
-        "    .long 0x1BADB002, 0, -0x1BADB002\n"
-        ".globl _start\n"
-        "_start:\n"
-        "    mov $0x9f000, %esp\n"
-        "    push %ebx\n"
-        "    call kernel_main\n"
-        "1:  cli\n"
-        "    hlt\n"
-        "    jmp 1b\n"
-        ".text\n");
+MULTIBOOT1_MINIMAL_ENTRY;
 
 static const char *skip_word(const char *s) {
   while (*s == ' ') s++;
@@ -37,7 +26,8 @@ static uint32_t number(const char *s) {
   }
 }
 
-void kernel_main(const uint32_t *mbi) {
+void kernel_main(uint32_t magic, const uint32_t *mbi) {
+  (void)magic;
   const char *cmd = (const char *)mbi[4]; /* cmdline (flags bit 2) */
   const char *a = skip_word(cmd), *b = skip_word(a), *c = skip_word(b);
   uint32_t value = number(a), width = number(b);

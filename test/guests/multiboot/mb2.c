@@ -5,7 +5,7 @@
  * printing every field on COM1 and checking the structure: EAX = 0x36D76289, 8-byte aligned tags
  * ending with the end tag at total_size. Ends through isa-debug-exit with the number of failed checks.
  */
-#include "kvm-guest.h"
+#include "mb-test.h"
 
 __asm__(".section .start, \"ax\"\n"
         ".balign 8\n"
@@ -29,19 +29,6 @@ __asm__(".section .start, \"ax\"\n"
         "    jmp 1b\n"
         ".text\n");
 
-static void put_hex(uint32_t v) {
-  serial_puts("0x");
-  for (int i = 0; i < 8; i++) serial_putc("0123456789abcdef"[(v >> (28 - 4 * i)) & 0xf]);
-}
-
-static void put_dec(uint32_t v) {
-  char buf[11];
-  int i = 10;
-  buf[i] = 0;
-  do buf[--i] = (char)('0' + v % 10); while ((v /= 10) != 0 && i > 0);
-  serial_puts(&buf[i]);
-}
-
 static unsigned failures;
 
 static void check(int ok, const char *what) {
@@ -53,9 +40,9 @@ static void check(int ok, const char *what) {
 
 void kernel_main(uint32_t magic, uint32_t info) {
   serial_puts("mb2: EAX=");
-  put_hex(magic);
+  put_hex(magic, 8);
   serial_puts(" EBX=");
-  put_hex(info);
+  put_hex(info, 8);
   serial_putc('\n');
   check(magic == 0x36D76289, "EAX holds 0x36D76289");
   check((info & 7) == 0, "the information is 8-byte aligned");
@@ -78,9 +65,9 @@ void kernel_main(uint32_t magic, uint32_t info) {
       case 2: serial_puts(" loader=\""); serial_puts(s); serial_putc('"'); break;
       case 3:
         serial_puts(" mod_start=");
-        put_hex(w[2]);
+        put_hex(w[2], 8);
         serial_puts(" mod_end=");
-        put_hex(w[3]);
+        put_hex(w[3], 8);
         serial_puts(" string=\"");
         serial_puts((const char *)(p + 16));
         serial_puts("\" first=\"");
@@ -96,9 +83,9 @@ void kernel_main(uint32_t magic, uint32_t info) {
         for (uint32_t e = p + 16; e + w[2] <= p + size; e += w[2]) {
           const uint32_t *m = (const uint32_t *)e;
           serial_puts("\n  mmap base=");
-          put_hex(m[0]);
+          put_hex(m[0], 8);
           serial_puts(" length=");
-          put_hex(m[2]);
+          put_hex(m[2], 8);
           serial_puts(" type=");
           put_dec(m[4]);
         }
