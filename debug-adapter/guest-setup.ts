@@ -14,8 +14,8 @@ import { checkImagePlacement, MachineOptions } from './vmm/machine';
 import { OutputDevice, VIRTIO_DEVICE_KINDS, VirtioDeviceKind } from './vmm/vcpu-protocol';
 import { findMultibootHeader, MultibootHeader } from './program/multiboot-header';
 import { loadMultibootImage, MultibootFormat } from './program/multiboot-loader';
-import { MultibootBoot, MultibootPlan, planMultiboot } from './vmm/multiboot-info';
-import { BootDescription, describeBoot, kernelCommandLine, readModules } from './multiboot-request';
+import { MultibootBoot, planMultiboot } from './vmm/multiboot-info';
+import { BootDescription, bootSummary, describeBoot, kernelCommandLine, readModules } from './multiboot-request';
 
 export const SOURCE_EXTENSIONS = ['.S', '.s', '.c'];
 
@@ -214,7 +214,7 @@ export async function prepareGuest(req: GuestRequest): Promise<PreparedGuest> {
   if (entry.kind === 'linear' && (entry.address >= memorySize))
     throw new UsageError(`entry point ${describeEntry(entry)} is outside guest memory (0x0–${L.hex(memorySize - 1)})`);
 
-  let multibootSetup: { plan: MultibootPlan; boot: MultibootBoot } | undefined;
+  let multibootSetup: MachineOptions['multiboot'];
   let boot: BootDescription | undefined;
   if (multiboot) {
     let modules;
@@ -225,8 +225,8 @@ export async function prepareGuest(req: GuestRequest): Promise<PreparedGuest> {
     }
     const mb: MultibootBoot = { version: multiboot.version, cmdline: kernelCommandLine(req.file, req.cmdline), modules };
     const plan = planMultiboot(memorySize, image, mb);
-    multibootSetup = { plan, boot: mb };
     boot = describeBoot(multiboot, multibootFormat!, entry.kind === 'linear' ? entry.address : 0, plan, mb);
+    multibootSetup = { plan, boot: mb, summary: bootSummary(boot) };
   } else if (req.cmdline !== undefined || (req.modules?.length ?? 0) > 0) {
     throw new UsageError(`--cmdline and --module are for Multiboot kernels; ${req.file} has no Multiboot header${req.mode !== undefined && req.mode !== 'protected' ? ` (or is run with --mode ${req.mode}: Multiboot kernels start in protected mode)` : ''}`);
   }

@@ -32,7 +32,7 @@ export interface MachineOptions {
   /** What runs the vCPU (default: chooseAccelerator('auto')). */
   accelerator?: AcceleratorInfo;
   /** Boot as a Multiboot loader does: the information structure and modules instead of start_info. */
-  multiboot?: { plan: MultibootPlan; boot: MultibootBoot };
+  multiboot?: { plan: MultibootPlan; boot: MultibootBoot; /** For the views: how the kernel was loaded, in a line. */ summary: string };
 }
 
 export interface UnmappedEvent extends UnmappedAccess {

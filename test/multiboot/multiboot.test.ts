@@ -216,6 +216,7 @@ forEachAccelerator('Multiboot kernels and isa-debug-exit', function (accel: Acce
       const cr0 = BigInt((await x.repl('cr0')).split(' ')[0]);
       assert.equal(cr0 & 1n, 1n);
       assert.equal(cr0 & (1n << 31n), 0n);
+      assert.match(await x.repl('.machine'), /^boot: loaded as a Multiboot kernel by its ELF program headers: entry 0x[0-9a-f]+, boot information at 0x98000 \(EBX\)/m);
     } finally {
       await x.end();
     }
