@@ -35,6 +35,25 @@ function buildKludge(dir: string): string {
   return bin;
 }
 
+/**
+ * Builds long64.S as kvm-unit-tests builds its x86_64 tests: a 64-bit ELF linked at 4 MiB, then
+ * `objcopy -O elf32-i386` (a Multiboot loader takes ELF32); the kernel enters long mode itself.
+ */
+function buildLong64(dir: string): string {
+  const obj = path.join(dir, 'long64.o');
+  const elf = path.join(dir, 'long64.elf');
+  const flat = path.join(dir, 'long64.flat');
+  for (const [tool, args] of [
+    ['gcc', ['-c', '-m64', '-o', obj, path.join(TEST_GUESTS, 'long64.S')]],
+    ['ld', ['-m', 'elf_x86_64', '-nostdlib', '-e', 'start', '-Ttext-segment=0x400000', '-z', 'noexecstack', '-o', elf, obj]],
+    ['objcopy', ['-O', 'elf32-i386', elf, flat]],
+  ] as const) {
+    const r = spawnSync(tool, args, { encoding: 'utf8' });
+    assert.equal(r.status, 0, `${tool}: ${r.stderr}`);
+  }
+  return flat;
+}
+
 /** The serial lines of the guests' checks. */
 const failedChecks = (serial: string): string[] => serial.split('\n').filter((l) => l.startsWith('FAIL'));
 
@@ -138,6 +157,14 @@ forEachAccelerator('Multiboot kernels and isa-debug-exit', function (accel: Acce
     assert.equal(json.boot?.protocol, 'multiboot2');
   });
 
+  it('a kvm-unit-tests-style kernel (ELF64 objcopied to ELF32, linked at 4 MiB) enters long mode itself (its own WRMSR of EFER.LME)', function () {
+    const { status, json } = runJson([buildLong64(tmp), '--memory', '8M']);
+    assert.equal(json.outcome, 'exited', json.message);
+    assert.equal(json.serial, 'long mode from an objcopied ELF64\n');
+    assert.equal(status, qemuStatus(0x2a));
+    assert.match(json.message, /in 64-bit long mode/);
+  });
+
   // value, width, port → QEMU's status; nothing after the OUT may run into the output.
   const exits: [number, 1 | 2 | 4, number][] = [[0, 1, 0xf4], [1, 4, 0xf4], [0x7f, 1, 0xf6], [0x80, 2, 0xf6], [0x1234, 2, 0xf4], [0x12345, 4, 0xf4], [0xffffffff, 1, 0xf7]];
   for (const [value, width, port] of exits) {
@@ -201,6 +228,33 @@ forEachAccelerator('Multiboot kernels and isa-debug-exit', function (accel: Acce
       assert.match(x.output, /guest exited through isa-debug-exit \(port 0xf4\) with value 0/);
     } finally {
       await x.end();
+    }
+  });
+
+  it('stepping over the isa-debug-exit write (by line, then by instruction) ends the session with its status', async function () {
+    for (const granularity of [undefined, 'instruction'] as const) {
+      const x = await new Session(accel).start();
+      try {
+        const line = lineOf(EXIT_CODE, /serial_puts\("after exit\\n"\)/);
+        const stopped = x.stopped();
+        const outLine = lineOf(EXIT_CODE, /if \(width == 1\)/);
+        await x.launch({ program: EXIT_CODE, cmdline: '5 1 0xf4' }, { [EXIT_CODE]: [outLine] });
+        await stopped;
+        const terminated = x.dc.waitForEvent('terminated', 20000);
+        // Step until the session ends: the OUT is on the breakpoint's line or the next.
+        for (let i = 0; i < 40 && x.exitCode === undefined; i++) {
+          const next = x.stopped();
+          await x.dc.nextRequest({ threadId: 1, granularity });
+          const r = await Promise.race([next.then(() => 'stopped'), terminated.then(() => 'ended')]);
+          if (r === 'ended') break;
+          assert.ok((await x.top()).line! < line, 'never reaches the line after the exit');
+        }
+        await terminated;
+        assert.equal(x.exitCode, qemuStatus(5), `granularity ${granularity ?? 'line'}`);
+        assert.equal(x.stdout, '');
+      } finally {
+        await x.end();
+      }
     }
   });
 
@@ -281,6 +335,12 @@ describe('Multiboot and isa-debug-exit under QEMU TCG (the reference)', function
     assert.match(r.serial, /checks failed: 0\n/);
     assert.match(r.serial, /module 0: string="\S+mod1\.txt first" size=34 first line="hello from module one"/);
     assert.equal(r.status, 1);
+  });
+
+  it('QEMU runs the kvm-unit-tests-style long-mode kernel the same way', function () {
+    const r = qemu(buildLong64(tmp));
+    assert.equal(r.serial, 'long mode from an objcopied ELF64\n');
+    assert.equal(r.status, qemuStatus(0x2a));
   });
 
   it('QEMU loads the a.out-kludge kernel the same way: same output, same status', function () {
