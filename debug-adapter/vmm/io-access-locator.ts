@@ -99,6 +99,17 @@ function matches(ins: Instruction, state: CpuState, env: LocatorEnv, access: Unm
   return best;
 }
 
+/** The length of the instruction at `rip`, or undefined where nothing valid decodes. */
+export function instructionLength(state: CpuState, env: LocatorEnv, rip: bigint): number | undefined {
+  const ins = decodeAt(state, env, rip);
+  if (!ins) return undefined;
+  try {
+    return ins.length;
+  } finally {
+    ins.free();
+  }
+}
+
 /**
  * Software CPU: the RIP of the first instruction, decoding straight on from `startRip` (the start of
  * the translated block, at most one block), that makes `access` with `state`'s registers.

@@ -71,7 +71,9 @@ type Stop =
   | { kind: 'fetch-unmapped'; address: bigint }
   /** Unicorn 2.0.1 reports an access through a not-present page as unmapped memory, not #PF. */
   | { kind: 'page-fault'; linear: bigint; write: boolean; fetch: boolean }
-  | { kind: 'error'; message: string };
+  | { kind: 'error'; message: string }
+  /** isa-debug-exit: the registers right after the OUT (see guestExitStop). */
+  | { kind: 'guest-exit'; code: number; regs: Regs };
 
 const toBig = (v: number | bigint): bigint => (typeof v === 'bigint' ? v : BigInt(v));
 const hex = (v: number | bigint): string => '0x' + v.toString(16);
@@ -167,14 +169,17 @@ export class TcgVcpu implements Vcpu {
 
     // Port I/O: the hot path. No allocation, no register access.
     const outCb = register((_uc: number, port: number, size: number, value: number): void => {
+      if (this.stop?.kind === 'guest-exit') return; // the machine has ended: the block's tail does nothing
       counters.portAccess(port, true);
       try {
         ports.write(port, size, value);
+        if (env.guestExit.code !== undefined) this.guestExitStop(port, size);
       } catch (e) {
         fail(e);
       }
     }, OutCallback);
     const inCb = register((_uc: number, port: number, size: number): number => {
+      if (this.stop?.kind === 'guest-exit') return 0xffffffff;
       counters.portAccess(port, false);
       try {
         return ports.read(port, size) >>> 0;
@@ -202,6 +207,7 @@ export class TcgVcpu implements Vcpu {
       return v;
     }, MmioReadCallback);
     this.mmioWrite = register((_uc: number, offset: number | bigint, size: number, value: number | bigint, page: number): void => {
+      if (this.stop?.kind === 'guest-exit') return;
       const address = page + Number(offset);
       const buf = this.mmioBuffers[size === 8 ? 3 : size === 4 ? 2 : size === 2 ? 1 : 0];
       let v = toBig(value);
@@ -359,6 +365,22 @@ export class TcgVcpu implements Vcpu {
       out.push(this.env.memory[Number(p)]);
     }
     return out;
+  }
+
+  /**
+   * isa-debug-exit was written from inside this OUT hook. uc_emu_stop here takes effect only at the
+   * next translated block (the block's remaining instructions still run, and RIP is then unreliable),
+   * so the state the machine ends in is taken now — the registers with RIP just after the OUT — and
+   * written back when uc_emu_start returns; ports and MMIO ignore the block's tail meanwhile.
+   */
+  private guestExitStop(port: number, size: number): void {
+    const s = this.state.read();
+    const linear = this.accessPc({ space: 'port', address: port, write: true, size });
+    const rip = linear - s.sregs.cs.base;
+    const length = ioLocator().instructionLength(s, { fetch: (l, n) => this.bytesAt(s.sregs, l, n), toPhysical: (l) => l }, rip) ?? 1;
+    s.regs.rip = rip + BigInt(length);
+    this.stop = { kind: 'guest-exit', code: this.env.guestExit.code!, regs: s.regs };
+    this.lib.uc_emu_stop(this.uc);
   }
 
   private mapMmioPage(page: number): boolean {
@@ -554,6 +576,9 @@ export class TcgVcpu implements Vcpu {
             return { kind: 'step', pc: stop.pc };
           case 'watch':
             return { kind: 'watch', pc: stop.pc, at: stop.at, access: stop.access };
+          case 'guest-exit':
+            this.state.write(stop.regs);
+            return { kind: 'guest-exit', code: stop.code };
           case 'fetch-unmapped':
             return { kind: 'internal-error', message: `instruction fetch from unmapped guest-physical address ${hex(stop.address)}` };
           case 'error':
