@@ -4,7 +4,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import fs from 'node:fs';
 import { BuildFailure, parseMode, prepareGuest, UsageError } from './guest-setup';
-import { EXIT_STATUS, Outcome } from './exit-status';
+import { EXIT_STATUS, exitStatusOf, Outcome } from './exit-status';
 import { buildGuest } from './toolchain/build';
 import { ppc64ToolVersions } from './toolchain/ppc64-build';
 import { CPU_MODES, detectModeFromSource } from './toolchain/modes';
@@ -20,6 +20,7 @@ import { describeStop, formatRegisters, registerRecord } from './vmm/stop-report
 import { parseAddress } from './vmm/cpu-modes';
 import type { StopInfo } from './vmm/vcpu-protocol';
 import * as L from './vmm/guest-layout';
+import { BootDescription, bootSummary } from './multiboot-request';
 import { chooseArch, parseArch, parseEndian } from './ppc64/ppc64-guest';
 import { buildPpc64Command, runPpc64Command } from './ppc64/ppc64-cli';
 
@@ -29,6 +30,7 @@ const USAGE = `Usage:
                      [--entry ADDR|SEG:OFF] [--timeout SECONDS] [--peek ADDR:LEN]... [--stats] [--json]
                      [--accel auto|kvm|tcg] [--device virtio-rng|virtio-console]...
                      [--arch x86|ppc64] [--endian big|little]
+                     [--cmdline TEXT] [--module FILE[=STRING]]...   (Multiboot kernels)
   kvm-guest build FILE [--mode MODE] [--arch x86|ppc64] [--endian big|little]
   kvm-guest info [--json]
   kvm-guest dap [--accel auto|kvm|tcg] [--arch x86|ppc64]   serve the Debug Adapter Protocol on stdin/stdout
@@ -38,10 +40,13 @@ FILE is a guest source (.S, .s, .c; built first), an ELF, or a flat binary.
 --arch: x86 or ppc64 (default: the ELF's machine, a "kvm-guest: arch=ppc64" comment or POWER code);
 --endian (ppc64): big or little (default: the ELF, -mlittle or "kvm-guest: endian=little", else big).
 --accel: kvm (/dev/kvm), tcg (the software CPU, Unicorn), auto (default: KVM when it works, else tcg).
+A kernel with a Multiboot (v1 or v2) header is started as a Multiboot loader does (no --mode needed);
+--cmdline follows the kernel's name on its command line, --module loads a file as a module.
 --device: a virtio-mmio device (repeat for several; default: the source's "kvm-guest: devices=" comment).
 Standard input goes to the guest (the UART's receive queue, or virtio-console when there is one).
 Exit status of run: 0 halted, 1 usage or other error, 2 build error, 3 triple fault (shutdown),
-4 timeout, 5 accelerator internal error or entry failure, 130 interrupted (Ctrl-C).`;
+4 timeout, 5 accelerator internal error or entry failure, 130 interrupted (Ctrl-C); a guest that
+writes VALUE to isa-debug-exit (port 0xf4) ends with (VALUE << 1) | 1, as under QEMU.`;
 
 /** Errors whose message already tells the user what to do: no stack trace. */
 const EXPLAINED_ERRORS = new Set(['UsageError', 'ToolchainError', 'ImageError', 'KvmAccessError', 'SoftwareCpuUnavailable', 'NoAcceleratorError']);
@@ -56,6 +61,10 @@ export function parseAccelerator(v: unknown): AcceleratorChoice {
 export interface RunResult {
   outcome: Outcome;
   message: string;
+  /** outcome `exited`: the value the guest wrote to isa-debug-exit (the exit status is (value << 1) | 1). */
+  guestExitCode?: number;
+  /** A Multiboot kernel: how it was loaded (protocol, format, entry, information address, command line, modules). */
+  boot?: BootDescription;
   /** What ran the vCPU: "kvm" or "tcg" (absent when the guest never started). */
   accelerator?: string;
   serial: string;
@@ -104,6 +113,8 @@ function outcomeOf(stop: StopInfo): Outcome {
   switch (stop.reason) {
     case 'halted':
       return 'halted';
+    case 'exited':
+      return 'exited';
     case 'shutdown':
       return 'shutdown';
     case 'timeout':
@@ -143,7 +154,7 @@ async function runCommand(file: string, opts: Record<string, string | boolean | 
       for (const [k, v] of Object.entries(result.memory)) process.stderr.write(`kvm-guest: memory at ${k}: ${v}\n`);
       if (statsText) process.stderr.write(statsText + '\n');
     }
-    return EXIT_STATUS[result.outcome];
+    return exitStatusOf(result.outcome, result.guestExitCode);
   };
 
   let machine: Machine | undefined;
@@ -174,8 +185,12 @@ async function runCommand(file: string, opts: Record<string, string | boolean | 
       loadAddress: opts['load-address'] as string | undefined,
       entry: opts.entry as string | undefined,
       devices: opts.device as string[] | undefined,
+      cmdline: opts.cmdline as string | undefined,
+      modules: opts.module as string[] | undefined,
       signal: abort.signal,
     });
+    result.boot = prepared.boot;
+    if (prepared.boot && !json) process.stderr.write(`kvm-guest: ${bootSummary(prepared.boot)}\n`);
     const peeks = ((opts.peek as string[] | undefined) ?? []).map((p) => ({ text: p, ...parsePeek(p, prepared.machine.memorySize) }));
     const chosen = chooseAccelerator(accel);
     process.stderr.write(`kvm-guest: ${chosen.why}\n`);
@@ -220,6 +235,7 @@ async function runCommand(file: string, opts: Record<string, string | boolean | 
         stop.instructionBytes = Array.from(machine.memory.read(Number(phys), Math.min(15, machine.memory.size - Number(phys))));
     }
     result.outcome = outcomeOf(stop);
+    if (stop.reason === 'exited') result.guestExitCode = stop.guestExitCode;
     result.message = describeStop(stop, { timeoutSeconds });
     result.exits = stop.stats.exits;
     result.ports = hexKeys(stop.stats.ports);
@@ -420,6 +436,8 @@ export async function main(argv: string[]): Promise<number> {
         timeout: { type: 'string' },
         peek: { type: 'string', multiple: true },
         device: { type: 'string', multiple: true },
+        cmdline: { type: 'string' },
+        module: { type: 'string', multiple: true },
         stats: { type: 'boolean' },
         json: { type: 'boolean' },
         stdio: { type: 'boolean' },

@@ -12,6 +12,10 @@ import { defaultEntry, describeEntry, EntryPoint, parseAddress, parseEntry } fro
 import * as L from './vmm/guest-layout';
 import { checkImagePlacement, MachineOptions } from './vmm/machine';
 import { OutputDevice, VIRTIO_DEVICE_KINDS, VirtioDeviceKind } from './vmm/vcpu-protocol';
+import { findMultibootHeader, MultibootHeader } from './program/multiboot-header';
+import { loadMultibootImage, MultibootFormat } from './program/multiboot-loader';
+import { MultibootBoot, planMultiboot } from './vmm/multiboot-info';
+import { BootDescription, bootSummary, describeBoot, kernelCommandLine, readModules } from './multiboot-request';
 
 export const SOURCE_EXTENSIONS = ['.S', '.s', '.c'];
 
@@ -26,6 +30,12 @@ export interface GuestRequest {
   devices?: string[];
   /** Build sources (default true). */
   build?: boolean;
+  /** Multiboot kernels: the command line after the kernel's name (`--cmdline`, launch attribute `cmdline`). */
+  cmdline?: string;
+  /** Multiboot kernels: `FILE` or `FILE=STRING` each (`--module`, launch attribute `modules`). */
+  modules?: string[];
+  /** What relative module paths are resolved against (default: the process's working directory). */
+  cwd?: string;
   signal?: AbortSignal;
 }
 
@@ -39,6 +49,8 @@ export interface PreparedGuest {
   build?: Extract<BuildResult, { ok: true }>;
   /** How the mode was chosen, for messages. */
   modeSource: string;
+  /** A Multiboot kernel: how it was loaded. */
+  boot?: BootDescription;
 }
 
 /** A problem with what the user asked for (exit status 1). */
@@ -137,7 +149,10 @@ export async function prepareGuest(req: GuestRequest): Promise<PreparedGuest> {
 
   const source = isSource(file);
   const fileBytes = source ? undefined : new Uint8Array(fs.readFileSync(file));
-  const { mode, source: modeSource } = chooseMode(req, file, fileBytes);
+  // A kernel with a Multiboot header starts as a Multiboot loader starts it: 32-bit protected mode.
+  let multiboot: MultibootHeader | undefined = fileBytes && (req.mode === undefined || req.mode === 'protected') ? findMultibootHeader(fileBytes, req.file) : undefined;
+  const { mode, source: modeSource } = multiboot ? { mode: 'protected' as CpuMode, source: `its Multiboot${multiboot.version === 2 ? '2' : ''} header` } : chooseMode(req, file, fileBytes);
+  let multibootFormat: MultibootFormat | undefined;
   let loadAddress = parseNumberOption(req.loadAddress, 'load address');
 
   let image: GuestImage;
@@ -155,8 +170,15 @@ export async function prepareGuest(req: GuestRequest): Promise<PreparedGuest> {
       image = loadFlat(new Uint8Array(fs.readFileSync(result.flat)), result.flat, loadAddress);
     } else {
       if (loadAddress !== undefined) throw new UsageError('--load-address applies to flat binaries and real mode; an ELF is placed at its segments\' physical addresses');
-      image = loadElf(new Uint8Array(fs.readFileSync(result.elf)), result.elf);
+      const elfBytes = new Uint8Array(fs.readFileSync(result.elf));
+      multiboot = mode === 'protected' ? findMultibootHeader(elfBytes, result.elf) : undefined;
+      if (multiboot) ({ image, format: multibootFormat } = loadMultibootImage(elfBytes, result.elf, multiboot));
+      else image = loadElf(elfBytes, result.elf);
     }
+  } else if (multiboot) {
+    if (loadAddress !== undefined) throw new UsageError(`--load-address does not apply to a Multiboot kernel: ${req.file} is placed where its header or ELF program headers say`);
+    elfPath = isElf(fileBytes!) ? file : undefined;
+    ({ image, format: multibootFormat } = loadMultibootImage(fileBytes!, req.file, multiboot));
   } else if (isElf(fileBytes!)) {
     elfPath = file;
     const elf = loadElf(fileBytes!, file);
@@ -192,16 +214,34 @@ export async function prepareGuest(req: GuestRequest): Promise<PreparedGuest> {
   if (entry.kind === 'linear' && (entry.address >= memorySize))
     throw new UsageError(`entry point ${describeEntry(entry)} is outside guest memory (0x0–${L.hex(memorySize - 1)})`);
 
+  let multibootSetup: MachineOptions['multiboot'];
+  let boot: BootDescription | undefined;
+  if (multiboot) {
+    let modules;
+    try {
+      modules = readModules(req.modules ?? [], req.cwd ?? process.cwd());
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+    const mb: MultibootBoot = { version: multiboot.version, cmdline: kernelCommandLine(req.file, req.cmdline), modules };
+    const plan = planMultiboot(memorySize, image, mb);
+    boot = describeBoot(multiboot, multibootFormat!, entry.kind === 'linear' ? entry.address : 0, plan, mb);
+    multibootSetup = { plan, boot: mb, summary: bootSummary(boot) };
+  } else if (req.cmdline !== undefined || (req.modules?.length ?? 0) > 0) {
+    throw new UsageError(`--cmdline and --module are for Multiboot kernels; ${req.file} has no Multiboot header${req.mode !== undefined && req.mode !== 'protected' ? ` (or is run with --mode ${req.mode}: Multiboot kernels start in protected mode)` : ''}`);
+  }
+
   const devices = parseDevices(req.devices ?? (source ? devicesFromSource(fs.readFileSync(file, 'utf8')) ?? [] : []));
   if (devices.length > 0 && mode === 'real')
     throw new UsageError(`virtio devices need a protected, paged32 or long-mode guest (they are found through start_info at EBX/RBX); ${req.file} starts in real mode`);
 
   return {
-    machine: { memorySize, mode, image, entry, outputDevices: req.outputDevices, devices },
+    machine: { memorySize, mode, image, entry, outputDevices: req.outputDevices, devices, multiboot: multibootSetup },
     mode,
     elfPath,
     loadAddress,
     build: built,
     modeSource,
+    boot,
   };
 }

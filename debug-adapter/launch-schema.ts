@@ -24,6 +24,14 @@ export const LAUNCH_SCHEMA: Record<keyof Omit<LaunchArguments, '__restart' | 'no
     type: 'array', items: { type: 'string', enum: ['virtio-rng', 'virtio-console'] },
     description: 'virtio-mmio devices, listed in start_info (EBX/RBX): device i at 0xFEB00000 + 0x200·i on I/O APIC input 16 + i. Default: the source\'s "kvm-guest: devices=…" comment.',
   },
+  cmdline: {
+    type: 'string',
+    description: 'Multiboot kernels: the command line the kernel gets after its own name (as GRUB and QEMU pass it). The kernel is recognised by its Multiboot or Multiboot2 header; no "mode" is needed.',
+  },
+  modules: {
+    type: 'array', items: { type: 'string' },
+    description: 'Multiboot kernels: modules to load after the kernel, each "FILE" or "FILE=STRING" (the module\'s string; default FILE), FILE relative to "cwd".',
+  },
   timeout: { type: 'number', description: 'Stop the session when the guest runs this many seconds without stopping (0: never).', default: 0 },
   disassemblySyntax: { type: 'string', enum: ['att', 'intel'], description: 'Syntax of the Disassembly view.', default: 'att' },
   cwd: { type: 'string', description: 'Folder that a relative "program" is resolved against.', default: '${workspaceFolder}' },

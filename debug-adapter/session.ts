@@ -25,7 +25,8 @@ import { createEvalContext, evaluate, evaluateCondition, EvalContext, formatValu
 import { writeRegister } from './inspect/register-names';
 import { decodeRflags } from './inspect/decode';
 import { runReplCommand } from './debugger/repl-commands';
-import { EXIT_STATUS } from './exit-status';
+import { EXIT_STATUS, exitStatusOf } from './exit-status';
+import { bootSummary } from './multiboot-request';
 import { Ppc64Debugger } from './debugger/ppc64-debugger';
 import { chooseArch, parseArch } from './ppc64/ppc64-guest';
 import type { Arch } from './toolchain/arch';
@@ -50,6 +51,10 @@ export interface LaunchArguments extends DebugProtocol.LaunchRequestArguments {
   arch?: string;
   /** ppc64: big or little (default: from the program). */
   endian?: string;
+  /** Multiboot kernels: the command line after the kernel's name. */
+  cmdline?: string;
+  /** Multiboot kernels: modules, each "FILE" or "FILE=STRING" (FILE relative to cwd). */
+  modules?: string[];
 }
 
 /** DAP's data breakpoint access types ↔ the accelerators' watch kinds (the same words). */
@@ -293,7 +298,7 @@ export class KvmGuestSession extends LoggingDebugSession {
     const building = (this.building = new AbortController());
     const prepared = await prepareGuest({
       file, mode: args.mode, memory: args.memory, loadAddress: args.loadAddress, entry: args.entry, outputDevices, build: args.build, devices: args.devices,
-      signal: building.signal,
+      cmdline: args.cmdline, modules: args.modules, cwd: args.cwd, signal: building.signal,
     }).finally(() => {
       if (this.building === building) this.building = undefined;
     });
@@ -315,6 +320,7 @@ export class KvmGuestSession extends LoggingDebugSession {
     };
     for (const bp of this.breakpoints.rebindFunctions(lookup, this.info !== undefined)) this.sendEvent(new BreakpointEvent('changed', this.toDapBreakpoint(bp)));
 
+    if (prepared.boot) this.console(bootSummary(prepared.boot));
     this.console(this.describeBreakpointMethod());
     const machine = await Machine.create({ ...prepared.machine, accelerator: this.accelerator }, this.booted ?? prestartWorker());
     this.booted = undefined;
@@ -611,6 +617,8 @@ export class KvmGuestSession extends LoggingDebugSession {
     switch (stop.reason) {
       case 'halted':
         return this.endSession(EXIT_STATUS.halted, message);
+      case 'exited':
+        return this.endSession(exitStatusOf('exited', stop.guestExitCode), message);
       case 'timeout':
         return this.endSession(EXIT_STATUS.timeout, message);
       case 'terminated':

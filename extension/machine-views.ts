@@ -70,6 +70,8 @@ interface MachineInfo {
   memorySize: number;
   mode: string;
   entry: string;
+  /** A Multiboot kernel: how it was loaded. */
+  boot?: string;
   pc: string;
   accelerator: { name: string; label: string };
   accelRows: Record<string, string>;
@@ -114,7 +116,7 @@ export class MachineTree extends SessionTree {
       {
         label: 'vCPU 0', description: info.vcpu.mode, icon: 'chip',
         children: [
-          leaf('entry', info.entry), leaf('pc (linear)', info.pc),
+          leaf('entry', info.entry), ...(info.boot ? [leaf('boot', info.boot)] : []), leaf('pc (linear)', info.pc),
           leaf('cr0', `${info.vcpu.cr0.value}  ${info.vcpu.cr0.flags}`), leaf('cr3', info.vcpu.cr3),
           leaf('cr4', `${info.vcpu.cr4.value}  ${info.vcpu.cr4.flags}`), leaf('efer', `${info.vcpu.efer.value}  ${info.vcpu.efer.flags}`),
           leaf('gdtr', `base ${info.vcpu.gdtr.base} limit ${info.vcpu.gdtr.limit}`), leaf('idtr', `base ${info.vcpu.idtr.base} limit ${info.vcpu.idtr.limit}`),

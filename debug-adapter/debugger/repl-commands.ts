@@ -103,6 +103,8 @@ export const DEVICES = [
   { name: 'POST code', bus: 'port I/O', range: '0x80' },
   { name: 'I/O APIC', bus: 'MMIO', range: '0xfec00000–0xfec0001f' },
   { name: 'local APIC', bus: 'MMIO', range: '0xfee00000–0xfee00fff' },
+  { name: 'isa-debug-exit', bus: 'port I/O', range: '0xf4–0xf7' },
+  { name: 'fw_cfg', bus: 'port I/O', range: '0x510–0x511' },
 ];
 
 function machineInfo(ctx: ReplContext) {
@@ -113,6 +115,8 @@ function machineInfo(ctx: ReplContext) {
   return {
     memorySize: m.memory.size,
     mode: m.options.mode,
+    /** A Multiboot kernel: how it was loaded. */
+    boot: m.options.multiboot?.summary,
     entry: entry.kind === 'real' ? `${entry.segment.toString(16).padStart(4, '0')}:${entry.offset.toString(16).padStart(4, '0')}` : hex(entry.address),
     accelerator: { name: m.accelerator.name, label: m.accelerator.label },
     /** What runs the vCPU, in rows (KVM: VM fd, kvm_run area; software CPU: the engine and what stands in for kvm_run). */
@@ -213,6 +217,7 @@ export function runReplCommand(text: string, ctx: ReplContext): string | object 
       if (ctx.json) return info;
       return [
         `memory: ${info.memorySize >> 10} KiB, ${info.mode} mode, entry ${info.entry}`,
+        ...(info.boot ? [`boot: ${info.boot}`] : []),
         `accelerator: ${info.accelerator.label}`,
         ...Object.entries(info.accelRows).map(([k, v]) => `  ${k}: ${v}`),
         ...info.regions.map((r) => `  ${r.slot !== undefined ? `slot ${r.slot}` : 'RAM'}: guest-physical ${r.guestPhysical} (+${r.size} bytes) ↔ host-virtual ${r.hostVirtual} (${r.access})`),

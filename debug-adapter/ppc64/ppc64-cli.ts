@@ -4,7 +4,7 @@
 // x86 serial devices' does; the dumps and messages go to stderr. `--json` prints one object with the
 // x86 run's keys plus `arch`, `endian`, `stop` and `registersBefore`.
 import type { BuildDiagnostic } from '../toolchain/diagnostics';
-import { EXIT_STATUS, Outcome } from '../exit-status';
+import { EXIT_STATUS, exitStatusOf, Outcome } from '../exit-status';
 import { BuildFailure, UsageError } from '../guest-setup';
 import type { AcceleratorChoice } from '../vmm/accelerator';
 import { parseAddress } from '../vmm/cpu-modes';
@@ -166,7 +166,7 @@ export async function runPpc64Command(
       } else process.stderr.write(`kvm-guest: ${result.message}\n`);
       for (const [k, v] of Object.entries(result.memory)) process.stderr.write(`kvm-guest: memory at ${k}: ${v}\n`);
     }
-    return EXIT_STATUS[result.outcome];
+    return exitStatusOf(result.outcome);
   }
 }
 

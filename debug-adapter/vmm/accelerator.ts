@@ -11,6 +11,7 @@ import type { CpuMode } from '../toolchain/modes';
 import type { CpuState, Regs, SRegs } from './cpu-state';
 import type { MmioBus, PortBus, UnmappedAccess } from './devices/bus';
 import type { ExitCounters } from './exit-counters';
+import type { GuestExitLatch } from './devices/isa-debug-exit';
 
 export type AcceleratorName = 'kvm' | 'tcg';
 export type AcceleratorChoice = AcceleratorName | 'auto';
@@ -66,6 +67,8 @@ export interface MemoryAccess {
 /** Why run() returned. Port I/O and MMIO never appear here: run() serves them. */
 export type VcpuExit =
   | { kind: 'halt' }
+  /** The guest wrote `code` to isa-debug-exit: the machine ends (registers as after that OUT). */
+  | { kind: 'guest-exit'; code: number }
   /** Triple fault: an exception could not be delivered. */
   | { kind: 'shutdown'; detail?: string }
   /** The main thread asked for a stop (pause, timeout, terminate): see the control block. */
@@ -96,6 +99,8 @@ export interface VcpuEnvironment {
   ctl: Int32Array;
   /** The interrupt controllers (local APIC + I/O APIC): what an accelerator without its own delivers. */
   interrupts: InterruptSource;
+  /** Set by isa-debug-exit inside a port write: run() returns { kind: 'guest-exit' } once that access is served. */
+  guestExit: GuestExitLatch;
 }
 
 /**
@@ -104,8 +109,6 @@ export interface VcpuEnvironment {
  * calls `idle()` when the guest executes HLT with IF = 1.
  */
 export interface InterruptSource {
-  /** Serves device work deferred from inside the CPU's run (virtio notifications on the software CPU). */
-  serviceDevices(): void;
   /** The vector the CPU would take now if IF allowed, or undefined. */
   pending(): number | undefined;
   /** The CPU takes the pending vector (IRR → ISR); undefined when there is none. */

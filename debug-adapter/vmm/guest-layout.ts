@@ -9,7 +9,9 @@
 //   0x92000  long mode: PDPT
 //   0x93000  long mode: 4 page directories (2 MiB pages) = identity map of the first 4 GiB
 //   0x97000  paged32: page directory (4 MiB pages) = identity map of 4 GiB
-//   0x98000  start_info (protected, paged32 and long mode: EBX/RBX at entry), memory and device maps
+//   0x98000  start_info (protected, paged32 and long mode: EBX/RBX at entry), memory and device maps;
+//            for a Multiboot kernel instead, the Multiboot information (EBX at entry) with its memory
+//            map, module list and strings (multiboot-info.ts); the modules follow the kernel image
 //   0x99000  stack, 28 KiB, growing down from 0xA0000
 
 export const RESERVED_START = 0x90000;
@@ -25,6 +27,9 @@ export const PD64_COUNT = 4;
 export const PD32_ADDR = 0x97000;
 export const START_INFO_ADDR = 0x98000;
 export const START_INFO_END = 0x99000;
+/** The Multiboot information area (a Multiboot kernel gets no start_info): one page. */
+export const MULTIBOOT_INFO_ADDR = 0x98000;
+export const MULTIBOOT_INFO_END = 0x99000;
 export const STACK_BOTTOM = 0x99000;
 export const STACK_TOP = 0xa0000;
 

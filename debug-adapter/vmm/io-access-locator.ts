@@ -99,6 +99,17 @@ function matches(ins: Instruction, state: CpuState, env: LocatorEnv, access: Unm
   return best;
 }
 
+/** The length of the instruction at `rip`, or undefined where nothing valid decodes. */
+export function instructionLength(state: CpuState, env: LocatorEnv, rip: bigint): number | undefined {
+  const ins = decodeAt(state, env, rip);
+  if (!ins) return undefined;
+  try {
+    return ins.length;
+  } finally {
+    ins.free();
+  }
+}
+
 /**
  * Software CPU: the RIP of the first instruction, decoding straight on from `startRip` (the start of
  * the translated block, at most one block), that makes `access` with `state`'s registers.
@@ -153,16 +164,18 @@ export function locateAtOrBefore(state: CpuState, env: LocatorEnv, access: Unmap
         ins.free();
       }
     }
-    if (near[2] !== undefined || near[1] !== undefined) return near[2] ?? near[1];
+    const before = near[2] ?? near[1];
+    const beforeScore = near[2] !== undefined ? 2 : near[1] !== undefined ? 1 : 0;
     const at = decodeAt(state, env, rip);
     if (at) {
       try {
-        if (matches(at, state, env, access, factory) !== 0) return rip;
+        // Only a closer match at RIP wins over one ending there (a REP string store in progress).
+        if (matches(at, state, env, access, factory) > beforeScore) return rip;
       } finally {
         at.free();
       }
     }
-    return undefined;
+    return before;
   } finally {
     factory.free();
   }

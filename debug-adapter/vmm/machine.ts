@@ -16,6 +16,7 @@ import type { AcceleratorInfo, DebugArm, MemoryRegionInfo, VmBackend } from './a
 import { chooseAccelerator, createVmBackend } from './accelerators';
 import { IOAPIC_BASE } from './devices/ioapic';
 import { memoryMap, StartInfo, writeStartInfo } from './start-info';
+import { MultibootBoot, multibootRegisters, MultibootPlan, writeMultiboot } from './multiboot-info';
 import {
   CTL, DebugRun, DevicesSnapshot, ExitStats, OUTPUT_DEVICES, OutputDevice, STOP_REQUEST, StopInfo, VirtioDeviceKind, WorkerInit, WorkerRequest, WorkerResponse,
 } from './vcpu-protocol';
@@ -30,6 +31,8 @@ export interface MachineOptions {
   devices?: VirtioDeviceKind[];
   /** What runs the vCPU (default: chooseAccelerator('auto')). */
   accelerator?: AcceleratorInfo;
+  /** Boot as a Multiboot loader does: the information structure and modules instead of start_info. */
+  multiboot?: { plan: MultibootPlan; boot: MultibootBoot; /** For the views: how the kernel was loaded, in a line. */ summary: string };
 }
 
 export interface UnmappedEvent extends UnmappedAccess {
@@ -162,7 +165,8 @@ export class Machine {
     try {
       writeModeTables(m.memory.view, options.mode);
       placeImage(m.memory, options.image);
-      if (options.mode !== 'real') writeStartInfo(m.memory.bytes, startInfoFor(options));
+      if (options.multiboot) writeMultiboot(m.memory.bytes, options.multiboot.plan, options.multiboot.boot);
+      else if (options.mode !== 'real') writeStartInfo(m.memory.bytes, startInfoFor(options));
       await m.startWorker(bw);
     } catch (e) {
       if (!m.worker) await disposeWorker(bw);
@@ -189,6 +193,7 @@ export class Machine {
       input: this.input.sab,
       outputDevices: this.options.outputDevices ?? [...OUTPUT_DEVICES],
       devices: this.options.devices ?? [],
+      bootRegisters: this.options.multiboot ? multibootRegisters(this.options.multiboot.plan) : undefined,
     };
     worker.on('message', (m: WorkerResponse) => this.onMessage(m));
     worker.on('error', (e) => this.failAll(e));

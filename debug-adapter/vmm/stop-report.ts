@@ -3,6 +3,7 @@ import type { CpuMode } from '../toolchain/modes';
 import { disassemble, Bitness } from '../program/disassembler';
 import { describeEntryFailure } from './kvm/exit-reasons';
 import type { StopInfo } from './vcpu-protocol';
+import { guestExitStatus } from './devices/isa-debug-exit';
 import type { Regs, SRegs } from './cpu-state';
 import { REG_NAMES } from './cpu-state';
 
@@ -46,6 +47,10 @@ export function describeStop(stop: StopInfo, opts: { timeoutSeconds?: number } =
       return (regs.rflags & 0x200n) === 0n
         ? `guest halted (HLT with interrupts off) at ${where}`
         : `guest halted with interrupts enabled at ${where}; no device raises interrupts, so it would wait forever`;
+    case 'exited': {
+      const v = stop.guestExitCode ?? 0;
+      return `guest exited through isa-debug-exit (port 0xf4) with value ${v} (${h(BigInt(v))}; exit status ${guestExitStatus(v)} = (value << 1) | 1, as QEMU) at ${where}`;
+    }
     case 'shutdown': {
       const insn = describeInstruction(stop.instructionBytes, regs, sregs);
       const how =

@@ -52,6 +52,8 @@ export interface WorkerInit {
   input: SharedArrayBuffer;
   outputDevices: OutputDevice[];
   devices: VirtioDeviceKind[];
+  /** Registers a boot protocol sets on top of the mode's initial state (Multiboot: EAX = magic, EBX = info). */
+  bootRegisters?: { rax: bigint; rbx: bigint };
 }
 
 /**
@@ -84,6 +86,8 @@ export type WorkerRequest =
 
 export type StopReason =
   | 'halted'
+  /** The guest ended the machine through isa-debug-exit (guestExitCode). */
+  | 'exited'
   | 'shutdown'
   | 'internal-error'
   | 'entry-failure'
@@ -131,6 +135,8 @@ export interface StopInfo {
   pc?: bigint;
   /** data-breakpoint: the guest-physical access that hit a watch, and the accessing instruction's linear address when known. */
   access?: MemoryAccess & { at?: bigint };
+  /** exited: the value the guest wrote to isa-debug-exit. */
+  guestExitCode?: number;
   /** unhandled-exit: the accelerator's exit. */
   unhandled?: { reason: number; name: string };
 }

@@ -8,6 +8,9 @@ import { MmioBus, PortBus, UnmappedAccess } from './devices/bus';
 import { ByteSink, ByteSource, Uart16550, UART_COM1 } from './devices/uart16550';
 import { DebugConsolePort, DEBUG_CONSOLE_PORT, PostCodePort, POST_CODE_PORT, PseudoSerialPort, PSEUDO_SERIAL_PORT } from './devices/output-ports';
 import { ByteRing } from './byte-ring';
+import { FwCfg, FW_CFG_PORT_SELECTOR } from './devices/fw-cfg';
+import { fwCfgFiles } from './fw-cfg-files';
+import { GuestExitLatch, IsaDebugExit, ISA_DEBUG_EXIT_PORT, ISA_DEBUG_EXIT_PORTS } from './devices/isa-debug-exit';
 import { InterruptPlatform } from './devices/interrupt-platform';
 import { attachVirtioDevices } from './devices/virtio-slots';
 import { IOAPIC_BASE, IOAPIC_WINDOW } from './devices/ioapic';
@@ -72,6 +75,9 @@ function serve(init: WorkerInit): void {
   ports.register(new DebugConsolePort(sinkFor('debugcon')), DEBUG_CONSOLE_PORT);
   ports.register(new PseudoSerialPort(sinkFor('pseudo-serial'), input), PSEUDO_SERIAL_PORT);
   ports.register(new PostCodePort(), POST_CODE_PORT);
+  const guestExit: GuestExitLatch = { code: undefined };
+  ports.register(new IsaDebugExit(guestExit), ISA_DEBUG_EXIT_PORT, ISA_DEBUG_EXIT_PORTS);
+  ports.register(new FwCfg({ ramSize: init.memSize, files: fwCfgFiles(init.memSize, init.accelerator) }), FW_CFG_PORT_SELECTOR, 2);
   const counters = new ExitCounters();
   const reported = new Set<string>();
   const reportDeviceEvent = (message: string): void => {
@@ -85,13 +91,13 @@ function serve(init: WorkerInit): void {
 
   const virtio = attachVirtioDevices(init.devices, {
     ram: memory, mmio, interrupts, consoleOut: sinkFor('virtio-console'), consoleIn: input, report: reportDeviceEvent,
-    deferNotify: init.accelerator === 'tcg',
   });
 
-  const env: VcpuEnvironment = { memory, memoryAddress: init.memAddress, ports, mmio, counters, ctl, interrupts };
+  const env: VcpuEnvironment = { memory, memoryAddress: init.memAddress, ports, mmio, counters, ctl, interrupts, guestExit };
   const cpu = (vcpu = createVcpu(init.accelerator, init.vcpu, env));
   {
     const start = initialState(init.mode, init.entry, cpu.getState().sregs);
+    if (init.bootRegisters) Object.assign(start.regs, init.bootRegisters);
     cpu.setState(start.regs, start.sregs);
   }
 
@@ -120,6 +126,8 @@ function serve(init: WorkerInit): void {
     switch (exit.kind) {
       case 'halt':
         return { reason: 'halted', ...base };
+      case 'guest-exit':
+        return { reason: 'exited', ...base, guestExitCode: exit.code };
       case 'shutdown':
         return { reason: 'shutdown', ...base, detail: exit.detail, instructionBytes: cpu.instructionBytes() };
       case 'kicked':

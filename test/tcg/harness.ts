@@ -40,7 +40,7 @@ export function makeRig(memSize = 2 << 20, ctlBuffer = new SharedArrayBuffer(16)
   const counters = new ExitCounters();
   const ctl = new Int32Array(ctlBuffer);
   const interrupts = new InterruptPlatform(() => {}); // the rig maps no APIC: nothing reports
-  const vcpu = new TcgVcpu({}, { memory: mem, memoryAddress: mapping.address, ports, mmio, counters, ctl, interrupts });
+  const vcpu = new TcgVcpu({}, { memory: mem, memoryAddress: mapping.address, ports, mmio, counters, ctl, interrupts, guestExit: { code: undefined } });
   return {
     vcpu, mem, view: new DataView(mapping.buffer), output, counters, ctl, unmapped, mapping,
     close() {

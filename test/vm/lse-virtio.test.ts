@@ -4,7 +4,8 @@
 // local APIC timer interrupt. Expectations come from the start_info layout, the guest's own program
 // and the virtio spec (one used-ring entry and one used-buffer interrupt per request).
 import assert from 'node:assert/strict';
-import { cli, guest, runJson } from '../helpers/cli';
+import path from 'node:path';
+import { cli, guest, ROOT, runJson } from '../helpers/cli';
 import { forEachAccelerator } from '../helpers/accelerators';
 import type { AcceleratorName } from '../../debug-adapter/vmm/accelerator';
 
@@ -102,5 +103,26 @@ describe('--device: bad input', function () {
     const r = cli(['run', guest('linux-journal', 'kernel2.S'), '--device', 'virtio-rng']);
     assert.equal(r.status, 1);
     assert.match(r.stderr, /virtio devices need a protected, paged32 or long-mode guest/);
+  });
+});
+
+// A hostile driver (test/guests/virtio/hostile-ring.c): the device must never crash, hang or touch
+// memory outside guest RAM; per the virtio spec (2.1.2) a broken ring sets DEVICE_NEEDS_RESET (0x40)
+// and the driver recovers by a reset. Each kind of mistake is reported once, the run goes on.
+forEachAccelerator('virtio: a hostile driver', function (accel: AcceleratorName) {
+  this.timeout(60000);
+  it('bad rings set DEVICE_NEEDS_RESET, a reset recovers, each mistake is reported once, the run ends halted', function () {
+    const { status, json } = runJson([path.join(ROOT, 'test', 'guests', 'virtio', 'hostile-ring.c'), '--accel', accel]);
+    assert.equal(status, 0, json.message);
+    assert.equal(json.serial, [
+      'buffer outside RAM: status 0x0000004f', // ACKNOWLEDGE|DRIVER|FEATURES_OK|DRIVER_OK + DEVICE_NEEDS_RESET
+      'descriptor loop: status 0x0000004f',
+      'good request after reset: 00000010 bytes',
+      '',
+    ].join('\n'));
+    const events = json.deviceEvents;
+    assert.equal(new Set(events).size, events.length, 'each reported once');
+    for (const re of [/QueueNotify 0 before DRIVER_OK/, /read-only register 0x0/, /1-byte write at register offset 0x70/, /buffer 0xffffffff00000000 \(16 bytes\) is outside guest RAM/, /longer than its queue \(8 entries\): a loop/])
+      assert.ok(events.some((e) => re.test(e)), `${re} among:\n${events.join('\n')}`);
   });
 });

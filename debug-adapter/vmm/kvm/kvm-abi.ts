@@ -19,6 +19,8 @@ export const SIZE = {
   kvm_guest_debug: 72,
   kvm_translation: 24,
   kvm_interrupt: 4,
+  kvm_cpuid2: 8,
+  kvm_cpuid_entry2: 40,
 } as const;
 
 export const IOCTL = {
@@ -26,6 +28,7 @@ export const IOCTL = {
   KVM_CREATE_VM: io(0x01),
   KVM_CHECK_EXTENSION: io(0x03),
   KVM_GET_VCPU_MMAP_SIZE: io(0x04),
+  KVM_GET_SUPPORTED_CPUID: ioc(IOC_READ | IOC_WRITE, 0x05, SIZE.kvm_cpuid2),
   KVM_CREATE_VCPU: io(0x41),
   KVM_SET_USER_MEMORY_REGION: ioc(IOC_WRITE, 0x46, SIZE.kvm_userspace_memory_region),
   KVM_SET_TSS_ADDR: io(0x47),
@@ -38,6 +41,7 @@ export const IOCTL = {
   KVM_TRANSLATE: ioc(IOC_READ | IOC_WRITE, 0x85, SIZE.kvm_translation),
   KVM_INTERRUPT: ioc(IOC_WRITE, 0x86, SIZE.kvm_interrupt),
   KVM_SET_GUEST_DEBUG: ioc(IOC_WRITE, 0x9b, SIZE.kvm_guest_debug),
+  KVM_SET_CPUID2: ioc(IOC_WRITE, 0x90, SIZE.kvm_cpuid2),
 } as const;
 
 export const KVM_API_VERSION = 12;
@@ -112,6 +116,10 @@ export const INTERNAL_ERROR = {
 
 /** Field offsets, keyed "struct.field" (nested fields with dots, as written in C). */
 export const OFFSET = {
+  'kvm_cpuid2.nent': 0,
+  'kvm_cpuid2.entries': 8,
+  'kvm_cpuid_entry2.function': 0,
+  'kvm_cpuid_entry2.ecx': 20,
   'kvm_userspace_memory_region.slot': 0,
   'kvm_userspace_memory_region.flags': 4,
   'kvm_userspace_memory_region.guest_phys_addr': 8,

@@ -20,6 +20,8 @@ export interface KvmVcpuInit {
   vcpuMmapSize: number;
   /** KVM copies regs and sregs into kvm_run on every exit (KVM_CAP_SYNC_REGS): no ioctl to read them. */
   syncRegs: boolean;
+  /** struct kvm_cpuid2 for KVM_SET_CPUID2 (cpuid.ts); undefined: KVM would not say what it supports. */
+  cpuid?: Uint8Array;
 }
 
 const EINTR = 4;
@@ -76,6 +78,7 @@ export class KvmVcpu implements Vcpu {
 
   constructor(private readonly init: KvmVcpuInit, private readonly env: VcpuEnvironment) {
     this.fd = libc.ioctlInt(init.vmFd, IOCTL.KVM_CREATE_VCPU, 0, 'KVM_CREATE_VCPU');
+    if (init.cpuid) libc.ioctlPtr(this.fd, IOCTL.KVM_SET_CPUID2, Buffer.from(init.cpuid), 'KVM_SET_CPUID2');
     this.runMap = libc.mmap(init.vcpuMmapSize, libc.PROT_READ | libc.PROT_WRITE, libc.MAP_SHARED, this.fd, 'mmap kvm_run');
     this.run8 = new Uint8Array(this.runMap.buffer);
     this.run32 = new Uint32Array(this.runMap.buffer);
@@ -319,6 +322,11 @@ export class KvmVcpu implements Vcpu {
           if (reason === EXIT.KVM_EXIT_IO) serveIoExit(run8, runView, env.ports, env.counters);
           else this.handleMmio();
           this.pending = true;
+          if (env.guestExit.code !== undefined) {
+            // isa-debug-exit: the OUT completes (RIP after it), and the machine ends there.
+            this.completePending();
+            return { kind: 'guest-exit', code: env.guestExit.code };
+          }
           const stop = this.afterUserExit();
           if (stop) return stop;
           continue;

@@ -4,6 +4,7 @@ import { CAP, IOCTL } from './kvm-abi';
 import * as libc from '../libc';
 import { KvmSystem, kvmImplementation } from './kvm-system';
 import { MemorySlots } from './memory-slots';
+import { supportedCpuid } from './cpuid';
 import * as L from '../guest-layout';
 import type { AcceleratorInfo, KickHandle, MemoryRegionInfo, VmBackend, Watch } from '../accelerator';
 import type { KvmVcpuInit } from './kvm-vcpu';
@@ -77,6 +78,7 @@ export class KvmVm implements VmBackend {
       vmFd: this.vmFd,
       vcpuMmapSize: this.kvm.vcpuMmapSize(),
       syncRegs: (this.kvm.checkExtension(CAP.KVM_CAP_SYNC_REGS) & 3) === 3,
+      cpuid: supportedCpuid(this.kvm.fd),
     };
   }
 

@@ -54,10 +54,12 @@ const HLT = 0xf4;
 const RFLAGS_IF = 1n << 9n;
 /**
  * While something can raise an interrupt (a device, an enabled local APIC), the guest runs in
- * pieces of this many instructions, and at each end device work is served and interrupts are
- * taken. Unicorn's instruction count stops from inside a code hook, with a consistent state; a
- * uc_emu_stop from another thread or from an MMIO callback does not (2.0.1 leaves RIP at an earlier
- * chained block whose instructions already ran, measured), so it cannot be what delivers them.
+ * pieces of this many instructions, and a pending interrupt is taken at the end of the piece (or at
+ * the next HLT, exception or IF window, whichever comes first). Unicorn's instruction count stops
+ * from inside a code hook, with a consistent state. A uc_emu_stop called from an MMIO callback (or
+ * landing from another thread while one runs) does not: 2.0.1 ends the run with RIP at the start of
+ * the translated block whose first instructions already ran (measured: a guest's QueueNotify
+ * written 5 times for 3 in its program), so a device's interrupt cannot end the run at once.
  */
 const LIVE_CHUNK_INSTRUCTIONS = 50_000;
 
@@ -69,7 +71,9 @@ type Stop =
   | { kind: 'fetch-unmapped'; address: bigint }
   /** Unicorn 2.0.1 reports an access through a not-present page as unmapped memory, not #PF. */
   | { kind: 'page-fault'; linear: bigint; write: boolean; fetch: boolean }
-  | { kind: 'error'; message: string };
+  | { kind: 'error'; message: string }
+  /** isa-debug-exit: the registers right after the OUT (see guestExitStop). */
+  | { kind: 'guest-exit'; code: number; regs: Regs };
 
 const toBig = (v: number | bigint): bigint => (typeof v === 'bigint' ? v : BigInt(v));
 const hex = (v: number | bigint): string => '0x' + v.toString(16);
@@ -165,14 +169,17 @@ export class TcgVcpu implements Vcpu {
 
     // Port I/O: the hot path. No allocation, no register access.
     const outCb = register((_uc: number, port: number, size: number, value: number): void => {
+      if (this.stop?.kind === 'guest-exit') return; // the machine has ended: the block's tail does nothing
       counters.portAccess(port, true);
       try {
         ports.write(port, size, value);
+        if (env.guestExit.code !== undefined) this.guestExitStop(port, size);
       } catch (e) {
         fail(e);
       }
     }, OutCallback);
     const inCb = register((_uc: number, port: number, size: number): number => {
+      if (this.stop?.kind === 'guest-exit') return 0xffffffff;
       counters.portAccess(port, false);
       try {
         return ports.read(port, size) >>> 0;
@@ -200,6 +207,7 @@ export class TcgVcpu implements Vcpu {
       return v;
     }, MmioReadCallback);
     this.mmioWrite = register((_uc: number, offset: number | bigint, size: number, value: number | bigint, page: number): void => {
+      if (this.stop?.kind === 'guest-exit') return;
       const address = page + Number(offset);
       const buf = this.mmioBuffers[size === 8 ? 3 : size === 4 ? 2 : size === 2 ? 1 : 0];
       let v = toBig(value);
@@ -357,6 +365,22 @@ export class TcgVcpu implements Vcpu {
       out.push(this.env.memory[Number(p)]);
     }
     return out;
+  }
+
+  /**
+   * isa-debug-exit was written from inside this OUT hook. uc_emu_stop here takes effect only at the
+   * next translated block (the block's remaining instructions still run, and RIP is then unreliable),
+   * so the state the machine ends in is taken now — the registers with RIP just after the OUT — and
+   * written back when uc_emu_start returns; ports and MMIO ignore the block's tail meanwhile.
+   */
+  private guestExitStop(port: number, size: number): void {
+    const s = this.state.read();
+    const linear = this.accessPc({ space: 'port', address: port, write: true, size });
+    const rip = linear - s.sregs.cs.base;
+    const length = ioLocator().instructionLength(s, { fetch: (l, n) => this.bytesAt(s.sregs, l, n), toPhysical: (l) => l }, rip) ?? 1;
+    s.regs.rip = rip + BigInt(length);
+    this.stop = { kind: 'guest-exit', code: this.env.guestExit.code!, regs: s.regs };
+    this.lib.uc_emu_stop(this.uc);
   }
 
   private mapMmioPage(page: number): boolean {
@@ -552,6 +576,9 @@ export class TcgVcpu implements Vcpu {
             return { kind: 'step', pc: stop.pc };
           case 'watch':
             return { kind: 'watch', pc: stop.pc, at: stop.at, access: stop.access };
+          case 'guest-exit':
+            this.state.write(stop.regs);
+            return { kind: 'guest-exit', code: stop.code };
           case 'fetch-unmapped':
             return { kind: 'internal-error', message: `instruction fetch from unmapped guest-physical address ${hex(stop.address)}` };
           case 'error':
@@ -610,7 +637,6 @@ export class TcgVcpu implements Vcpu {
    */
   private takeInterrupt(stepping: boolean): VcpuExit | 'taken' | undefined {
     const irq = this.env.interrupts;
-    irq.serviceDevices();
     if (this.inHalt) {
       const w = irq.idle(this.env.ctl);
       if (w === 'kicked') return { kind: 'kicked' };
@@ -736,7 +762,7 @@ export class TcgVcpu implements Vcpu {
       return { kind: 'shutdown', detail: r.message };
     }
     this.cr2 = r.state.sregs.cr2;
-    this.state.write(r.state.regs, r.state.sregs);
+    this.state.write(r.state.regs, r.state.sregs, s.sregs);
     return undefined;
   }
 
