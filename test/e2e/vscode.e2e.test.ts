@@ -210,11 +210,12 @@ forEachAccelerator('extension in a real VS Code (code-server + Chromium)', funct
     // server reports the same error live (source "as").
     const fromTask = async (): Promise<string | undefined> =>
       (await vscode.rows('.markers-panel')).find((r) => /no such instruction: 'frobnicate %rax'/.test(r) && /kvm-guest/.test(r) && /\[Ln 4/.test(r));
+    // A task's first run starts a terminal and a shell: on a loaded machine that alone can take tens of seconds.
     await vscode.waitFor('the assembler error from the build task', async () => {
       await vscode.command('View: Focus Problems'); // the task's terminal may have taken the panel
       await vscode.page.waitForTimeout(500);
       return (await fromTask()) !== undefined;
-    });
+    }, 90000);
     await vscode.screenshot('problems');
   });
 
