@@ -36,8 +36,9 @@ export class InterruptPlatform implements InterruptSource {
   /** Set by the owner: whether devices that raise interrupts are attached. */
   devicesAttached = false;
 
+  /** Devices attached, an armed timer or an interrupt already waiting (an enabled APIC alone is not). */
   live(): boolean {
-    return this.devicesAttached || this.lapic.enabled;
+    return this.devicesAttached || this.lapic.nanosecondsToTimer() !== undefined || this.lapic.pending() !== undefined;
   }
 
   addSpontaneousSource(s: SpontaneousSource): void {
