@@ -16,12 +16,12 @@ import { ACCELERATOR_CHOICES } from './vmm/accelerator';
 import { currentBitness, describeStop, currentModeName, describePc } from './vmm/stop-report';
 import { loadDebugInfo, DebugInfo } from './program/debug-info';
 import { disassemble, Syntax } from './program/disassembler';
-import { Breakpoint, BreakpointStore, hitConditionMet, LineBinding } from './debugger/breakpoints';
-import { bindLineIn, toDapBreakpoint } from './debugger/dap-breakpoints';
+import { Breakpoint, BreakpointStore, LineBinding } from './debugger/breakpoints';
+import { bindLineIn, breakpointsThatStop, toDapBreakpoint } from './debugger/dap-breakpoints';
 import { GuestAddressSpace, MemoryReference, parseMemoryReference, linearRef } from './debugger/guest-address-space';
 import { disassembleAround } from './debugger/disassembly';
 import { VariableTree, MachineState, DataSymbol } from './debugger/variables';
-import { createEvalContext, evaluate, evaluateCondition, EvalContext, formatValue, interpolate } from './inspect/expression';
+import { createEvalContext, evaluate, EvalContext, formatValue } from './inspect/expression';
 import { writeRegister } from './inspect/register-names';
 import { decodeRflags } from './inspect/decode';
 import { runReplCommand } from './debugger/repl-commands';
@@ -583,30 +583,11 @@ export class KvmGuestSession extends LoggingDebugSession {
     if (at.length === 0) return 'stop'; // a temporary step-over breakpoint
     const s: Stopped = { regs: stop.regs, sregs: stop.sregs, pc: stop.pc! };
     const ctx = this.evalContext(s);
-    const stopping: number[] = [];
-    for (const bp of at) {
-      if (bp.condition) {
-        try {
-          if (!evaluateCondition(bp.condition, ctx)) continue;
-        } catch (e) {
-          this.console(`breakpoint condition '${bp.condition}' failed: ${(e as Error).message}; stopping`, 'stderr');
-        }
-      }
-      bp.hits++;
-      if (bp.hitCondition) {
-        try {
-          if (!hitConditionMet(bp.hitCondition, bp.hits)) continue;
-        } catch (e) {
-          this.console((e as Error).message, 'stderr');
-        }
-      }
-      if (bp.logMessage) {
-        const loc = this.info?.lines.locate(Number(s.pc));
-        this.sendEvent(new OutputEvent(interpolate(bp.logMessage, ctx) + '\n', 'console', loc ? { source: { path: loc.file }, line: loc.line } : undefined) as DebugProtocol.OutputEvent);
-        continue;
-      }
-      stopping.push(bp.id);
-    }
+    const loc = this.info?.lines.locate(Number(s.pc));
+    const stopping = breakpointsThatStop(at, ctx, {
+      warn: (text) => this.console(text, 'stderr'),
+      log: (text) => this.sendEvent(new OutputEvent(text + '\n', 'console', loc ? { source: { path: loc.file }, line: loc.line } : undefined) as DebugProtocol.OutputEvent),
+    });
     this.stopIds.set(stop.pc!, stopping);
     return stopping.length ? 'stop' : 'continue';
   }

@@ -3,7 +3,8 @@
 import path from 'node:path';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import type { DebugInfo } from '../program/debug-info';
-import type { Breakpoint, LineBinding } from './breakpoints';
+import { Breakpoint, hitConditionMet, LineBinding } from './breakpoints';
+import { EvalContext, evaluateCondition, interpolate } from '../inspect/expression';
 import { linearRef } from './guest-address-space';
 
 export function toDapBreakpoint(bp: Breakpoint): DebugProtocol.Breakpoint {
@@ -22,4 +23,36 @@ export function bindLineIn(info: DebugInfo | undefined, file: string, line: numb
   const r = info.lines.resolveBreakpoint(file, line);
   if ('reason' in r) return r;
   return { line: r.line, addresses: r.addresses.map((a) => BigInt(a)) };
+}
+
+/**
+ * Counts a hit on each breakpoint at a stop and says which of them stop the guest: a condition that
+ * is false or a hit count not yet met lets it go on; a logpoint logs (`log`) instead of stopping; a
+ * condition or hit count that cannot be evaluated is reported (`warn`) and stops.
+ */
+export function breakpointsThatStop(at: Breakpoint[], ctx: EvalContext, say: { warn(text: string): void; log(text: string): void }): number[] {
+  const stopping: number[] = [];
+  for (const bp of at) {
+    if (bp.condition) {
+      try {
+        if (!evaluateCondition(bp.condition, ctx)) continue;
+      } catch (e) {
+        say.warn(`breakpoint condition '${bp.condition}' failed: ${(e as Error).message}; stopping`);
+      }
+    }
+    bp.hits++;
+    if (bp.hitCondition) {
+      try {
+        if (!hitConditionMet(bp.hitCondition, bp.hits)) continue;
+      } catch (e) {
+        say.warn((e as Error).message);
+      }
+    }
+    if (bp.logMessage) {
+      say.log(interpolate(bp.logMessage, ctx));
+      continue;
+    }
+    stopping.push(bp.id);
+  }
+  return stopping;
 }

@@ -18,8 +18,8 @@ import { loadDebugInfo, DebugInfo } from '../program/debug-info';
 import { disassemblePpc64, isPpc64Call } from '../program/ppc64-disassembler';
 import { EXIT_STATUS } from '../exit-status';
 import { Breakpoint, BreakpointStore, hitConditionMet, LineBinding } from './breakpoints';
-import { bindLineIn, toDapBreakpoint } from './dap-breakpoints';
-import { EvalContext, evaluate, evaluateCondition, interpolate } from '../inspect/expression';
+import { bindLineIn, breakpointsThatStop, toDapBreakpoint } from './dap-breakpoints';
+import { EvalContext, evaluate, evaluateCondition } from '../inspect/expression';
 import { linearRef, parseMemoryReference } from './guest-address-space';
 
 const THREAD_ID = 1;
@@ -596,30 +596,11 @@ export class Ppc64Debugger {
     const at = this.breakpoints.at(pc);
     if (at.length === 0) return 'stop'; // a step-over or step-out target
     const ctx = this.evalContext(this.machine!.state());
-    const stopping: number[] = [];
-    for (const bp of at) {
-      if (bp.condition) {
-        try {
-          if (!evaluateCondition(bp.condition, ctx)) continue;
-        } catch (e) {
-          this.console(`breakpoint condition '${bp.condition}' failed: ${(e as Error).message}; stopping`, 'stderr');
-        }
-      }
-      bp.hits++;
-      if (bp.hitCondition) {
-        try {
-          if (!hitConditionMet(bp.hitCondition, bp.hits)) continue;
-        } catch (e) {
-          this.console((e as Error).message, 'stderr');
-        }
-      }
-      if (bp.logMessage) {
-        const loc = this.info?.lines.locate(Number(pc));
-        this.dap.event(new OutputEvent(interpolate(bp.logMessage, ctx) + '\n', 'console', loc ? { source: { path: loc.file }, line: loc.line } : undefined) as DebugProtocol.OutputEvent);
-        continue;
-      }
-      stopping.push(bp.id);
-    }
+    const loc = this.info?.lines.locate(Number(pc));
+    const stopping = breakpointsThatStop(at, ctx, {
+      warn: (text) => this.console(text, 'stderr'),
+      log: (text) => this.dap.event(new OutputEvent(text + '\n', 'console', loc ? { source: { path: loc.file }, line: loc.line } : undefined) as DebugProtocol.OutputEvent),
+    });
     this.stopIds.set(pc, stopping);
     return stopping.length ? 'stop' : 'continue';
   }

@@ -9,7 +9,8 @@
 // Instructions are decoded with iced-x86 and matched by what they access (port and direction;
 // memory operand, computed with the registers, translated to guest-physical, and direction).
 import { Decoder, DecoderOptions, FlowControl, Instruction, InstructionInfoFactory, MemorySizeExt, Mnemonic, OpAccess, OpKind, Register, RegisterExt } from 'iced-x86';
-import type { CpuState, Regs } from './cpu-state';
+import { gpr, SEGMENT_OF } from './iced-operands';
+import type { CpuState } from './cpu-state';
 import type { UnmappedAccess } from './devices/bus';
 
 export interface LocatorEnv {
@@ -179,21 +180,4 @@ export function locateAtOrBefore(state: CpuState, env: LocatorEnv, access: Unmap
   } finally {
     factory.free();
   }
-}
-
-const SEGMENT_OF: Partial<Record<number, 'es' | 'cs' | 'ss' | 'ds' | 'fs' | 'gs'>> = {
-  [Register.ES]: 'es', [Register.CS]: 'cs', [Register.SS]: 'ss', [Register.DS]: 'ds', [Register.FS]: 'fs', [Register.GS]: 'gs',
-};
-
-const GPR_OF = new Map<Register, keyof Regs>();
-for (const name of ['rax', 'rbx', 'rcx', 'rdx', 'rsi', 'rdi', 'rsp', 'rbp', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15'] as const)
-  GPR_OF.set((Register as unknown as Record<string, Register>)[name.toUpperCase()], name);
-
-function gpr(state: CpuState, r: Register): bigint {
-  if (r === Register.None) return 0n;
-  const key = GPR_OF.get(RegisterExt.fullRegister(r));
-  if (key === undefined) return 0n;
-  const v = state.regs[key];
-  if (r >= Register.AH && r <= Register.BH) return (v >> 8n) & 0xffn;
-  return v & ((1n << BigInt(RegisterExt.size(r) * 8)) - 1n);
 }

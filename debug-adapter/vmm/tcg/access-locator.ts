@@ -2,7 +2,8 @@
 // from the start of the translated block (iced-x86) for the first memory operand that touches the
 // faulting address, computed with the registers as they were before that instruction.
 import { Decoder, DecoderOptions, FlowControl, InstructionInfoFactory, MemorySizeExt, OpAccess, Register, RegisterExt } from 'iced-x86';
-import type { CpuState, Regs } from '../cpu-state';
+import { gpr, SEGMENT_OF } from '../iced-operands';
+import type { CpuState } from '../cpu-state';
 
 /**
  * The RIP of the first instruction, decoding straight on from state's CS:RIP (at most one
@@ -55,21 +56,4 @@ export function locateAccess(state: CpuState, fetch: (linear: bigint, n: number)
     factory.free();
   }
   return undefined;
-}
-
-const SEGMENT_OF: Partial<Record<number, 'es' | 'cs' | 'ss' | 'ds' | 'fs' | 'gs'>> = {
-  [Register.ES]: 'es', [Register.CS]: 'cs', [Register.SS]: 'ss', [Register.DS]: 'ds', [Register.FS]: 'fs', [Register.GS]: 'gs',
-};
-
-const GPR_OF = new Map<Register, keyof Regs>();
-for (const name of ['rax', 'rbx', 'rcx', 'rdx', 'rsi', 'rdi', 'rsp', 'rbp', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15'] as const)
-  GPR_OF.set((Register as unknown as Record<string, Register>)[name.toUpperCase()], name);
-
-function gpr(state: CpuState, r: Register): bigint {
-  if (r === Register.None) return 0n;
-  const key = GPR_OF.get(RegisterExt.fullRegister(r));
-  if (key === undefined) return 0n;
-  const v = state.regs[key];
-  if (r >= Register.AH && r <= Register.BH) return (v >> 8n) & 0xffn;
-  return v & ((1n << BigInt(RegisterExt.size(r) * 8)) - 1n);
 }
