@@ -95,6 +95,7 @@ describe('language server: real-world corpus (kernel and boot entry files)', fun
     const verdict = truths.map((t) => [path.relative(CORPUS, t.file), t.ok]);
     assert.deepEqual(verdict, [
       ['barebones/boot.s', true], ['xv6/bootasm.S', true], ['xv6-64/entry.S', true], ['cstart64/cstart64.S', true], ['rejects/bad.S', false],
+      ['verbatim/xv6-anubis/bootasm.S', true], ['verbatim/xv6-anubis/entryother.S', true],
     ], truths.map((t) => t.stderr).join('\n'));
   });
 
@@ -201,6 +202,23 @@ describe('language server: real-world corpus (kernel and boot entry files)', fun
     const push = await hover(common, 'push %rcx');
     assert.match(push, /^\*\*push\*\* — /);
     assert.doesNotMatch(push, /not defined/);
+  });
+
+  it('verbatim public files (corpus/verbatim, see MANIFEST.md): definitions of labels and header #defines, hover', async () => {
+    const dir = path.join(CORPUS, 'verbatim', 'xv6-anubis');
+    const bootasm = path.join(dir, 'bootasm.S');
+    const other = path.join(dir, 'entryother.S');
+    const mmu = path.join(dir, 'mmu.h');
+    const asm = path.join(dir, 'asm.h');
+    assert.deepEqual(await definition(bootasm, '$start32', 0, 1), [{ file: bootasm, line: lineOf(bootasm, 'start32:') }]);
+    assert.deepEqual(await definition(bootasm, 'jnz     seta20.2', 0, 8), [{ file: bootasm, line: lineOf(bootasm, 'seta20.2:') }]);
+    assert.deepEqual(await definition(bootasm, '$CR0_PE', 0, 1), [{ file: mmu, line: lineOf(mmu, '#define CR0_PE') }]);
+    assert.deepEqual(await definition(other, 'SEG_KDATA<<3', 0, 0), [{ file: mmu, line: lineOf(mmu, '#define SEG_KDATA') }]);
+    assert.deepEqual(await definition(other, 'SEG_ASM(STA_W', 0, 0), [{ file: asm, line: lineOf(asm, '#define SEG_ASM') }]);
+    assert.deepEqual(await definition(other, 'gdtdesc - gdt', 0, 0), [{ file: other, line: lineOf(other, 'gdtdesc:') }]);
+    // ljmpl in .code16: the far jump with a 32-bit offset; the hover follows the mnemonic as written.
+    assert.match(await hover(other, 'ljmpl'), /^\*\*ljmpl\*\* \(JMP\)/);
+    assert.match(await hover(other, 'call\t *(start-8)'), /^\*\*call\*\* /);
   });
 
   it('completion: the AT&T far transfers and suffixed spellings of the mode', async () => {
