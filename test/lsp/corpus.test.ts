@@ -12,18 +12,11 @@ import path from 'node:path';
 import type { CompletionItem, CompletionList, Diagnostic, Hover, Location } from 'vscode-languageserver-types';
 import { compileArgv, sourceKindOf } from '../../debug-adapter/toolchain/build';
 import { detectModeFromSource } from '../../debug-adapter/toolchain/modes';
+import { CORPUS, type CorpusEntry, corpusSources } from './fixtures';
 import { find, LspClient, ROOT, uriOf } from './lsp-client';
 
-const CORPUS = path.join(ROOT, 'test', 'lsp', 'corpus');
 const show = (d: Diagnostic[]): string => d.map((x) => `${x.range.start.line}:${x.range.start.character} sev${x.severity} [${x.source}/${x.code ?? ''}] ${String(x.message)}`).join('\n');
 const errors = (d: Diagnostic[]): Diagnostic[] => d.filter((x) => x.severity === 1);
-
-interface Entry {
-  directory: string;
-  file: string;
-  arguments?: string[];
-  command?: string;
-}
 
 interface Truth {
   file: string;
@@ -34,7 +27,7 @@ interface Truth {
 }
 
 /** Runs the entry's own command (its -o sent to a temporary folder) and reads its verdict. */
-function groundTruth(e: Entry, tmp: string): Truth {
+function groundTruth(e: CorpusEntry, tmp: string): Truth {
   const dir = path.resolve(CORPUS, e.directory);
   const args = (e.arguments ?? e.command?.split(/\s+/) ?? []).slice();
   const o = args.indexOf('-o');
@@ -48,8 +41,7 @@ function groundTruth(e: Entry, tmp: string): Truth {
 describe('language server: real-world corpus (kernel and boot entry files)', function () {
   this.timeout(120000);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kvm-lsp-corpus-'));
-  const entries = (JSON.parse(fs.readFileSync(path.join(CORPUS, 'compile_commands.json'), 'utf8')) as Entry[]).filter((e) => /\.(S|s)$/.test(e.file));
-  const truths = entries.map((e) => groundTruth(e, tmp));
+  const truths = corpusSources().map((e) => groundTruth(e, tmp));
   let c: LspClient;
   const opened = new Map<string, string>();
   const diags = new Map<string, Diagnostic[]>();
