@@ -88,6 +88,7 @@ describe('language server: real-world corpus (kernel and boot entry files)', fun
     assert.deepEqual(verdict, [
       ['barebones/boot.s', true], ['xv6/bootasm.S', true], ['xv6-64/entry.S', true], ['cstart64/cstart64.S', true], ['rejects/bad.S', false],
       ['verbatim/xv6-anubis/bootasm.S', true], ['verbatim/xv6-anubis/entryother.S', true],
+      ['verbatim/xv6-anubis/trapasm.S', true],
     ], truths.map((t) => t.stderr).join('\n'));
   });
 
@@ -211,6 +212,10 @@ describe('language server: real-world corpus (kernel and boot entry files)', fun
     // ljmpl in .code16: the far jump with a 32-bit offset; the hover follows the mnemonic as written.
     assert.match(await hover(other, 'ljmpl'), /^\*\*ljmpl\*\* \(JMP\)/);
     assert.match(await hover(other, 'call\t *(start-8)'), /^\*\*call\*\* /);
+    // trapasm.S has no .code directive: -m32 from compile_commands.json makes iret IRETD.
+    const trap = path.join(dir, 'trapasm.S');
+    assert.match(await hover(trap, '  iret', 0, 2), /^\*\*iret\*\* \(IRETD\)/);
+    assert.deepEqual(await definition(trap, 'SEG_KCPU<<3', 0, 0), [{ file: mmu, line: lineOf(mmu, '#define SEG_KCPU') }]);
   });
 
   it('completion: the AT&T far transfers and suffixed spellings of the mode', async () => {
