@@ -1,11 +1,13 @@
 // Language-server figures for `npm run bench`: a generated 20,000-line project with includes,
 // indexed in-process and by the server process; hover, completion, definition and references
-// latency over the real stdio connection; diagnostics after an edit.
+// latency over the real stdio connection; diagnostics after an edit. Then the real-world corpus
+// (test/lsp/corpus): time to the first diagnostics and to the assembler's after opening each file,
+// hover and definition latency on it. BENCH_LSP_PART=corpus runs only that part (standalone run).
 import fs from 'node:fs';
 import path from 'node:path';
 import { WorkspaceIndex } from '../../language/index/workspace-index';
 import { instructionTable } from '../../language/instruction-data/iced-table';
-import { writeProject } from './fixtures';
+import { CORPUS, corpusSources, writeProject } from './fixtures';
 import { find, LspClient } from './lsp-client';
 
 export interface LspFigure {
@@ -14,10 +16,15 @@ export interface LspFigure {
   unit: string;
   target?: string;
   withinTarget?: boolean;
+  /** For a timing over rounds: value is the median, with the extremes and the number of rounds. */
+  min?: number;
+  max?: number;
+  rounds?: number;
 }
 
 const LINES = Number(process.env.BENCH_LSP_LINES ?? 20000);
 const SAMPLES = Number(process.env.BENCH_LSP_SAMPLES ?? 200);
+const ROUNDS = Math.max(10, Number(process.env.BENCH_ROUNDS ?? 10));
 
 function percentile(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -33,6 +40,73 @@ async function timed(n: number, f: (i: number) => Promise<unknown>): Promise<num
     out.push(performance.now() - t);
   }
   return out;
+}
+
+/** Median [min–max] of a series of rounds, as a figure's fields. */
+const overRounds = (xs: number[]): Pick<LspFigure, 'value' | 'min' | 'max' | 'rounds'> => ({ value: percentile(xs, 50), min: Math.min(...xs), max: Math.max(...xs), rounds: xs.length });
+
+/**
+ * The corpus files as an editor opens them, with the server's default settings (the assembler
+ * runs 300 ms after the last change): each round opens every corpus source in turn, waits for the
+ * first publishDiagnostics of the new document (our own checks), then for the assembler's, and
+ * closes it again. A round's figure is the median over the files; the figure is the median
+ * [min–max] over the rounds. Then hover and definition on mnemonics and names of every file.
+ */
+export async function lspCorpusBenchmarks(report: (f: LspFigure) => void): Promise<void> {
+  const files = corpusSources().map((e) => path.resolve(CORPUS, e.directory, e.file));
+  const client = await LspClient.start({ root: CORPUS });
+  try {
+    await client.waitIndexed();
+    const first: number[] = [];
+    const assembled: number[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      const firstRound: number[] = [];
+      const asmRound: number[] = [];
+      for (const file of files) {
+        const fromLog = client.logs.length;
+        const t = performance.now();
+        const uri = await client.open(file);
+        await client.waitFor(`first diagnostics of ${file}`, () => (client.diagnostics.get(uri)?.version === 1 ? true : undefined));
+        firstRound.push(performance.now() - t);
+        await client.assembled(file, 60000, fromLog);
+        asmRound.push(performance.now() - t);
+        await client.close(uri);
+        // The server clears a closed file's diagnostics (a publish without a version).
+        await client.waitFor(`diagnostics of ${file} cleared`, () => (client.diagnostics.get(uri)?.version === undefined ? true : undefined));
+      }
+      first.push(percentile(firstRound, 50));
+      assembled.push(percentile(asmRound, 50));
+    }
+    report({ name: `lsp corpus: first diagnostics after opening a file (${files.length} files, median)`, ...overRounds(first), unit: 'ms' });
+    report({ name: 'lsp corpus: assembler diagnostics after opening (300 ms debounce + gcc)', ...overRounds(assembled), unit: 'ms' });
+
+    // Mnemonics (first word of an instruction line) and names (labels, constants, #defines:
+    // identifiers after the mnemonic) in every corpus file, all opened.
+    const mnemonics: Array<{ uri: string; line: number; character: number }> = [];
+    const names: Array<{ uri: string; line: number; character: number }> = [];
+    for (const file of files) {
+      const uri = await client.open(file);
+      fs.readFileSync(file, 'utf8').split('\n').forEach((l, line) => {
+        const m = /^\s+([a-z][a-z0-9]*)\s+(.*)$/.exec(l);
+        if (!m || m[1].startsWith('.')) return;
+        mnemonics.push({ uri, line, character: l.indexOf(m[1]) + 1 });
+        const operands = m[2].replace(/#.*$/, '');
+        const n = /\$?\(?([A-Za-z_][A-Za-z0-9_.]*)/.exec(operands);
+        if (n && !/^%/.test(operands.slice(Math.max(0, n.index - 1)))) names.push({ uri, line, character: l.indexOf(n[1], l.indexOf(m[1]) + m[1].length) + 1 });
+      });
+    }
+    const pick = <T>(xs: T[], i: number): T => xs[(i * 7919) % xs.length];
+    const at = (p: { uri: string; line: number; character: number }): ReturnType<LspClient['pos']> => client.pos(p.uri, p.line, p.character);
+    await client.request('textDocument/hover', at(mnemonics[0])); // warm-up
+    const hover = await timed(SAMPLES, (i) => client.request('textDocument/hover', at(i % 2 ? pick(names, i) : pick(mnemonics, i))));
+    report({ name: `lsp corpus: hover p50 (${mnemonics.length} mnemonics, ${names.length} names)`, value: percentile(hover, 50), unit: 'ms' });
+    report({ name: 'lsp corpus: hover p95', value: percentile(hover, 95), unit: 'ms', target: '≤ 10 ms', withinTarget: percentile(hover, 95) <= 10 });
+    const definition = await timed(SAMPLES, (i) => client.request('textDocument/definition', at(pick(names, i))));
+    report({ name: 'lsp corpus: definition p50', value: percentile(definition, 50), unit: 'ms' });
+    report({ name: 'lsp corpus: definition p95', value: percentile(definition, 95), unit: 'ms', target: '≤ 10 ms', withinTarget: percentile(definition, 95) <= 10 });
+  } finally {
+    await client.stop();
+  }
 }
 
 export async function lspBenchmarks(report: (f: LspFigure) => void): Promise<void> {
@@ -136,12 +210,14 @@ export async function lspBenchmarks(report: (f: LspFigure) => void): Promise<voi
   } finally {
     fs.rmSync(project.dir, { recursive: true, force: true });
   }
+  await lspCorpusBenchmarks(report);
 }
 
 if (require.main === module) {
-  void lspBenchmarks((f) => {
+  void (process.env.BENCH_LSP_PART === 'corpus' ? lspCorpusBenchmarks : lspBenchmarks)((f) => {
+    const range = f.min !== undefined && f.max !== undefined ? `  [${f.min.toFixed(2)}–${f.max.toFixed(2)}, ${f.rounds ?? '?'} rounds]` : '';
     const target = f.target ? `  (target ${f.target}: ${f.withinTarget ? 'met' : 'NOT met'})` : '';
-    console.log(`${f.name.padEnd(78)} ${f.value.toFixed(2).padStart(9)} ${f.unit}${target}`);
+    console.log(`${f.name.padEnd(78)} ${f.value.toFixed(2).padStart(9)} ${f.unit}${range}${target}`);
   }).catch((e) => {
     console.error(e);
     process.exit(1);

@@ -12,18 +12,11 @@ import path from 'node:path';
 import type { CompletionItem, CompletionList, Diagnostic, Hover, Location } from 'vscode-languageserver-types';
 import { compileArgv, sourceKindOf } from '../../debug-adapter/toolchain/build';
 import { detectModeFromSource } from '../../debug-adapter/toolchain/modes';
+import { CORPUS, type CorpusEntry, corpusSources } from './fixtures';
 import { find, LspClient, ROOT, uriOf } from './lsp-client';
 
-const CORPUS = path.join(ROOT, 'test', 'lsp', 'corpus');
 const show = (d: Diagnostic[]): string => d.map((x) => `${x.range.start.line}:${x.range.start.character} sev${x.severity} [${x.source}/${x.code ?? ''}] ${String(x.message)}`).join('\n');
 const errors = (d: Diagnostic[]): Diagnostic[] => d.filter((x) => x.severity === 1);
-
-interface Entry {
-  directory: string;
-  file: string;
-  arguments?: string[];
-  command?: string;
-}
 
 interface Truth {
   file: string;
@@ -34,7 +27,7 @@ interface Truth {
 }
 
 /** Runs the entry's own command (its -o sent to a temporary folder) and reads its verdict. */
-function groundTruth(e: Entry, tmp: string): Truth {
+function groundTruth(e: CorpusEntry, tmp: string): Truth {
   const dir = path.resolve(CORPUS, e.directory);
   const args = (e.arguments ?? e.command?.split(/\s+/) ?? []).slice();
   const o = args.indexOf('-o');
@@ -48,8 +41,7 @@ function groundTruth(e: Entry, tmp: string): Truth {
 describe('language server: real-world corpus (kernel and boot entry files)', function () {
   this.timeout(120000);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kvm-lsp-corpus-'));
-  const entries = (JSON.parse(fs.readFileSync(path.join(CORPUS, 'compile_commands.json'), 'utf8')) as Entry[]).filter((e) => /\.(S|s)$/.test(e.file));
-  const truths = entries.map((e) => groundTruth(e, tmp));
+  const truths = corpusSources().map((e) => groundTruth(e, tmp));
   let c: LspClient;
   const opened = new Map<string, string>();
   const diags = new Map<string, Diagnostic[]>();
@@ -95,6 +87,8 @@ describe('language server: real-world corpus (kernel and boot entry files)', fun
     const verdict = truths.map((t) => [path.relative(CORPUS, t.file), t.ok]);
     assert.deepEqual(verdict, [
       ['barebones/boot.s', true], ['xv6/bootasm.S', true], ['xv6-64/entry.S', true], ['cstart64/cstart64.S', true], ['rejects/bad.S', false],
+      ['verbatim/xv6-anubis/bootasm.S', true], ['verbatim/xv6-anubis/entryother.S', true],
+      ['verbatim/xv6-anubis/trapasm.S', true],
     ], truths.map((t) => t.stderr).join('\n'));
   });
 
@@ -201,6 +195,27 @@ describe('language server: real-world corpus (kernel and boot entry files)', fun
     const push = await hover(common, 'push %rcx');
     assert.match(push, /^\*\*push\*\* — /);
     assert.doesNotMatch(push, /not defined/);
+  });
+
+  it('verbatim public files (corpus/verbatim, see MANIFEST.md): definitions of labels and header #defines, hover', async () => {
+    const dir = path.join(CORPUS, 'verbatim', 'xv6-anubis');
+    const bootasm = path.join(dir, 'bootasm.S');
+    const other = path.join(dir, 'entryother.S');
+    const mmu = path.join(dir, 'mmu.h');
+    const asm = path.join(dir, 'asm.h');
+    assert.deepEqual(await definition(bootasm, '$start32', 0, 1), [{ file: bootasm, line: lineOf(bootasm, 'start32:') }]);
+    assert.deepEqual(await definition(bootasm, 'jnz     seta20.2', 0, 8), [{ file: bootasm, line: lineOf(bootasm, 'seta20.2:') }]);
+    assert.deepEqual(await definition(bootasm, '$CR0_PE', 0, 1), [{ file: mmu, line: lineOf(mmu, '#define CR0_PE') }]);
+    assert.deepEqual(await definition(other, 'SEG_KDATA<<3', 0, 0), [{ file: mmu, line: lineOf(mmu, '#define SEG_KDATA') }]);
+    assert.deepEqual(await definition(other, 'SEG_ASM(STA_W', 0, 0), [{ file: asm, line: lineOf(asm, '#define SEG_ASM') }]);
+    assert.deepEqual(await definition(other, 'gdtdesc - gdt', 0, 0), [{ file: other, line: lineOf(other, 'gdtdesc:') }]);
+    // ljmpl in .code16: the far jump with a 32-bit offset; the hover follows the mnemonic as written.
+    assert.match(await hover(other, 'ljmpl'), /^\*\*ljmpl\*\* \(JMP\)/);
+    assert.match(await hover(other, 'call\t *(start-8)'), /^\*\*call\*\* /);
+    // trapasm.S has no .code directive: -m32 from compile_commands.json makes iret IRETD.
+    const trap = path.join(dir, 'trapasm.S');
+    assert.match(await hover(trap, '  iret', 0, 2), /^\*\*iret\*\* \(IRETD\)/);
+    assert.deepEqual(await definition(trap, 'SEG_KCPU<<3', 0, 0), [{ file: mmu, line: lineOf(mmu, '#define SEG_KCPU') }]);
   });
 
   it('completion: the AT&T far transfers and suffixed spellings of the mode', async () => {

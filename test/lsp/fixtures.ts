@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { ROOT } from './lsp-client';
 
 export const DEFS_H = `/* defs.h - shared constants */
 #ifndef DEFS_H
@@ -157,4 +158,19 @@ export function writeProject(lines: number, parts = 19): { dir: string; root: st
   for (let p = 0; p < parts; p++) root.push(`#include "part${p}.S"`);
   const main = w('main.S', root.join('\n') + '\n');
   return { dir, root: main, files };
+}
+
+/** The real-world corpus (test/lsp/corpus, see its MANIFEST.md) and its compilation database. */
+export const CORPUS = path.join(ROOT, 'test', 'lsp', 'corpus');
+
+export interface CorpusEntry {
+  directory: string;
+  file: string;
+  arguments?: string[];
+  command?: string;
+}
+
+/** The corpus's assembler sources (`.S`/`.s` entries of its compile_commands.json), in its order. */
+export function corpusSources(): CorpusEntry[] {
+  return (JSON.parse(fs.readFileSync(path.join(CORPUS, 'compile_commands.json'), 'utf8')) as CorpusEntry[]).filter((e) => /\.(S|s)$/.test(e.file));
 }

@@ -173,12 +173,15 @@ export class LspClient {
     }, ms);
   }
 
-  /** Waits until the assembler has reported on `file` for the current version (log line). */
-  async assembled(file: string, ms = 30000): Promise<void> {
+  /**
+   * Waits until the assembler has reported on `file` for the current version (log line), looking
+   * at log lines from index `fromLog` on (a file opened again has its version 1 again).
+   */
+  async assembled(file: string, ms = 30000, fromLog = 0): Promise<void> {
     const uri = uriOf(file);
     const v = this.versions.get(uri) ?? 0;
     const prefix = `assembler: ${file} v${v} `;
-    await this.waitFor(`assembler run of ${file} v${v}`, () => (this.logs.some((l) => l.startsWith(prefix) && !l.includes('cancelled') && !l.endsWith(' started')) ? true : undefined), ms);
+    await this.waitFor(`assembler run of ${file} v${v}`, () => (this.logs.slice(fromLog).some((l) => l.startsWith(prefix) && !l.includes('cancelled') && !l.endsWith(' started')) ? true : undefined), ms);
   }
 
   pos(uri: string, line: number, character: number): { textDocument: { uri: string }; position: { line: number; character: number } } {
