@@ -129,7 +129,8 @@ export class MachineTree extends SessionTree {
       paging
         ? { label: 'Page tables', description: `CR3 = ${info.vcpu.cr3} (${long ? '4-level' : pae ? 'PAE' : '32-bit'})`, icon: 'type-hierarchy', children: pageTables(info.vcpu.cr3, long ? 'PML4' : 'PD32', '0') }
         : leaf('Page tables', 'paging is off (linear = physical)', undefined, 'type-hierarchy'),
-      { label: 'Devices', icon: 'plug', children: [...info.devices.map((d) => leaf(d.name, `${d.bus} ${d.range}`)), ...devices.virtio.map(virtioNode)] },
+      // virtio devices are listed once, with their state (virtioNode), not as bare bus entries too.
+      { label: 'Devices', icon: 'plug', children: [...info.devices.filter((d) => !d.bus.includes('virtio')).map((d) => leaf(d.name, `${d.bus} ${d.range}`)), ...devices.virtio.map(virtioNode)] },
       interruptsNode(devices),
     ];
   }
