@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { cli, guest, ROOT, runJson as runJsonAuto } from '../helpers/cli';
-import { forEachAccelerator } from '../helpers/accelerators';
+import { forEachAccelerator, pendingBecause } from '../helpers/accelerators';
 import { lineOf, Session } from '../helpers/dap-session';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import type { AcceleratorName } from '../../debug-adapter/vmm/accelerator';
@@ -53,6 +53,9 @@ function buildLong64(dir: string): string {
   }
   return flat;
 }
+
+/** What long64.S prints, as QEMU TCG prints it too. */
+const LONG64_OUTPUT = 'long mode from an objcopied ELF64\napic id 0\nint3 handled\nback from iretq\nnb_cpus 1\n';
 
 /** The serial lines of the guests' checks. */
 const failedChecks = (serial: string): string[] => serial.split('\n').filter((l) => l.startsWith('FAIL'));
@@ -157,10 +160,16 @@ forEachAccelerator('Multiboot kernels and isa-debug-exit', function (accel: Acce
     assert.equal(json.boot?.protocol, 'multiboot2');
   });
 
-  it('a kvm-unit-tests-style kernel (ELF64 objcopied to ELF32, linked at 4 MiB) enters long mode itself (its own WRMSR of EFER.LME)', function () {
+  it('a kvm-unit-tests-style kernel (ELF64 objcopied to ELF32 at 4 MiB) enters long mode itself and finds what cstart64 needs', function () {
     const { status, json } = runJson([buildLong64(tmp), '--memory', '8M']);
+    // Measured: kvm_pvm emulates CPL-0 code and cannot emulate INT3 in long mode (as INT n elsewhere).
+    if (accel === 'kvm' && fs.existsSync('/sys/module/kvm_pvm') && status === 5 && /emulation failure.*\(int3\)/.test(json.message)) {
+      // Long mode was entered (the guest's own WRMSR of EFER.LME: KVM needs the vCPU's CPUID for it) before that.
+      assert.equal(json.serial, 'long mode from an objcopied ELF64\napic id 0\n');
+      pendingBecause(this, 'kvm_pvm cannot emulate INT3 in long mode (KVM_EXIT_INTERNAL_ERROR, emulation failure at int3); hardware KVM delivers it');
+    }
     assert.equal(json.outcome, 'exited', json.message);
-    assert.equal(json.serial, 'long mode from an objcopied ELF64\n');
+    assert.equal(json.serial, LONG64_OUTPUT);
     assert.equal(status, qemuStatus(0x2a));
     assert.match(json.message, /in 64-bit long mode/);
   });
@@ -339,7 +348,7 @@ describe('Multiboot and isa-debug-exit under QEMU TCG (the reference)', function
 
   it('QEMU runs the kvm-unit-tests-style long-mode kernel the same way', function () {
     const r = qemu(buildLong64(tmp));
-    assert.equal(r.serial, 'long mode from an objcopied ELF64\n');
+    assert.equal(r.serial, LONG64_OUTPUT);
     assert.equal(r.status, qemuStatus(0x2a));
   });
 
