@@ -1,0 +1,36 @@
+// kvm-guest: mode=protected
+/*
+ * Enables its local APIC (SVR), sets IF, sends itself a fixed IPI (vector 0x40) through the ICR and
+ * spins — no HLT — counting loop iterations until the handler has run (at most 2,000,000). Prints
+ * the count on COM1 and ends through isa-debug-exit with 0. Under QEMU TCG the handler runs within
+ * the first iteration; eventinj-style kvm-unit-tests rely on such prompt delivery.
+ */
+#include "mb-test.h"
+
+MULTIBOOT1_MINIMAL_ENTRY;
+
+volatile unsigned hits;
+__asm__(".text\n"
+        "isr40:\n"
+        "    incl hits\n"
+        "    movl $0, 0xfee000b0\n" /* EOI */
+        "    iret\n");
+extern char isr40[];
+static unsigned long long idt[256];
+static struct __attribute__((packed)) { unsigned short limit; unsigned base; } idtr = { sizeof(idt) - 1, 0 };
+
+void kernel_main(void) {
+  unsigned a = (unsigned)isr40;
+  idt[0x40] = (a & 0xffff) | (0x08ull << 16) | (0x8e00ull << 32) | ((unsigned long long)(a >> 16) << 48);
+  idtr.base = (unsigned)idt;
+  __asm__ volatile("lidt %0" : : "m"(idtr));
+  *(volatile unsigned *)0xfee000f0 = 0x1ff; /* SVR: APIC software-enabled, spurious vector 0xff */
+  __asm__ volatile("sti");
+  *(volatile unsigned *)0xfee00300 = 0x00044040; /* ICR: to self, fixed, vector 0x40 */
+  unsigned n = 0;
+  while (hits == 0 && n < 2000000) n++;
+  serial_puts("iterations before the handler ran: ");
+  put_dec(n);
+  serial_puts(hits ? "\n" : " (it never ran)\n");
+  __asm__ volatile("outb %b0, %w1" : : "a"(0), "Nd"((unsigned short)0xf4));
+}
