@@ -1,15 +1,17 @@
 // kvm-guest: mode=protected
 /*
- * Enables its local APIC (SVR), sets IF, sends itself a fixed IPI (vector 0x40) through the ICR and
- * spins — no HLT — counting loop iterations until the handler has run (at most 2,000,000). Prints
- * the count on COM1 and ends through isa-debug-exit with 0. Under QEMU TCG the handler runs within
- * the first iteration; eventinj-style kvm-unit-tests rely on such prompt delivery.
+ * Enables its local APIC (SVR), sets IF, and in the middle of a loop of 1,000 iterations that count
+ * in memory around it sends itself a fixed IPI (vector 0x40) through the ICR; then spins — no HLT —
+ * counting iterations until the handler has run (at most 2,000,000). Prints the counter (3,000 when
+ * no instruction ran twice), how often the handler ran (once) and the iterations waited on COM1, and
+ * ends through isa-debug-exit with 0. QEMU TCG takes the IPI before the loop's next instruction;
+ * eventinj-style kvm-unit-tests rely on that (they send a self-IPI and clear IF at once).
  */
 #include "mb-test.h"
 
 MULTIBOOT1_MINIMAL_ENTRY;
 
-volatile unsigned hits;
+volatile unsigned hits, counter;
 __asm__(".text\n"
         "isr40:\n"
         "    incl hits\n"
@@ -26,11 +28,25 @@ void kernel_main(void) {
   __asm__ volatile("lidt %0" : : "m"(idtr));
   *(volatile unsigned *)0xfee000f0 = 0x1ff; /* SVR: APIC software-enabled, spurious vector 0xff */
   __asm__ volatile("sti");
-  *(volatile unsigned *)0xfee00300 = 0x00044040; /* ICR: to self, fixed, vector 0x40 */
+  unsigned seen = 0;
+  for (unsigned i = 0; i < 1000; i++) {
+    counter++;
+    if (i == 500) {
+      *(volatile unsigned *)0xfee00300 = 0x00044040; /* ICR: to self, fixed, vector 0x40 */
+      seen = hits; /* the handler has run before this load */
+    }
+    counter += 2;
+  }
   unsigned n = 0;
   while (hits == 0 && n < 2000000) n++;
-  serial_puts("iterations before the handler ran: ");
+  serial_puts("counter=");
+  put_dec(counter);
+  serial_puts(" handler runs=");
+  put_dec(hits);
+  serial_puts(" right after the ICR write=");
+  put_dec(seen);
+  serial_puts(" iterations waited=");
   put_dec(n);
-  serial_puts(hits ? "\n" : " (it never ran)\n");
+  serial_puts("\n");
   __asm__ volatile("outb %b0, %w1" : : "a"(0), "Nd"((unsigned short)0xf4));
 }
