@@ -6,7 +6,7 @@
 // (which shows the checks themselves are right).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { hasQemu, qemuKernel as qemu, qemuStatus } from '../helpers/qemu';
+import { describeWithQemu, qemuKernel as qemu, qemuStatus } from '../helpers/qemu';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -327,11 +327,8 @@ describe('Multiboot: what is refused, and why (no guest runs)', function () {
   });
 });
 
-describe('Multiboot and isa-debug-exit under QEMU TCG (the reference)', function () {
+describeWithQemu('Multiboot and isa-debug-exit under QEMU TCG (the reference)', function () {
   this.timeout(120000);
-  before(function () {
-    if (!hasQemu) this.skip();
-  });
   const elf = (source: string): string => {
     const r = cli(['build', source, '--mode', 'protected']);
     assert.equal(r.status, 0, r.stderr);

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { cli, ROOT, runJson } from '../helpers/cli';
 import { tcgOnly } from '../helpers/accelerators';
-import { hasQemu, qemuKernel } from '../helpers/qemu';
+import { describeWithQemu, qemuKernel } from '../helpers/qemu';
 
 const SELF_IPI = path.join(ROOT, 'test', 'guests', 'multiboot', 'self-ipi.c');
 // Whether the handler has run by the load right after the store is not architectural (QEMU takes the
@@ -14,10 +14,9 @@ const SELF_IPI = path.join(ROOT, 'test', 'guests', 'multiboot', 'self-ipi.c');
 // that it runs once, before the loop goes on, and that nothing runs twice, is.
 const EXPECTED = /^counter=3000 handler runs=1 right after the ICR write=[01] iterations waited=0\n$/;
 
-describe('self-IPI under QEMU TCG (the reference)', function () {
+describeWithQemu('self-IPI under QEMU TCG (the reference)', function () {
   this.timeout(60000);
   it('QEMU runs the handler once, before the loop goes on', function () {
-    if (!hasQemu) this.skip();
     const built = cli(['build', SELF_IPI, '--mode', 'protected']);
     assert.equal(built.status, 0, built.stderr);
     const r = qemuKernel(built.stdout.split('\n')[0]);
