@@ -214,18 +214,26 @@ forEachAccelerator('Multiboot kernels and isa-debug-exit', function (accel: Acce
     assert.match(r.stderr, /guest exited through isa-debug-exit \(port 0xf4\) with value 3 \(0x3; exit status 7/);
   });
 
-  it('F5 on the bare-bones kernel: breakpoints in C bind, the Debug Console says how it was loaded and how it exited', async function () {
+  it('F5 on the bare-bones kernel: breakpoints in its assembly and its C bind, the Debug Console says how it was loaded and how it exited', async function () {
     const x = await new Session(accel).start();
     try {
+      const asmLine = lineOf(KERNEL, /LOC "\s+push %ebx/);
       const line = lineOf(KERNEL, /put\("checks failed: "\)/);
-      const stopped = x.stopped();
-      // Bound after the build; at -O2 a line may bind to the next line with code.
-      const bound = x.dc.waitForEvent('breakpoint') as Promise<DebugProtocol.BreakpointEvent>;
-      await x.launch({ program: KERNEL, cmdline: 'from-dap', modules: [`${mod1}=m1`] }, { [KERNEL]: [line] });
-      const boundLine = (await bound).body.breakpoint.line!;
-      assert.ok(boundLine >= line && boundLine <= line + 1, `bound to line ${boundLine}`);
-      const ev = await stopped;
+      const bound: DebugProtocol.Breakpoint[] = [];
+      x.dc.on('breakpoint', (e: DebugProtocol.BreakpointEvent) => bound.push(e.body.breakpoint));
+      const first = x.stopped();
+      await x.launch({ program: KERNEL, cmdline: 'from-dap', modules: [`${mod1}=m1`] }, { [KERNEL]: [asmLine, line] });
+      const ev = await first;
       assert.equal(ev.body.reason, 'breakpoint');
+      assert.equal((await x.top()).line, asmLine, 'stopped in boot.s\'s assembly, before push %ebx');
+      const regs = await x.registers();
+      assert.equal(regs.eax, '0x2badb002');
+      // Bound after the build; at -O2 a C line may bind to the next line with code.
+      const boundLine = bound.map((b) => b.line!).find((l) => l !== asmLine)!;
+      assert.ok(boundLine >= line && boundLine <= line + 1, `bound to line ${boundLine}`);
+      const stopped = x.stopped();
+      await x.dc.continueRequest({ threadId: 1 });
+      assert.equal((await stopped).body.reason, 'breakpoint');
       assert.equal((await x.top()).line, boundLine);
       assert.match(x.stdout, /cmdline="\S+kernel\.c from-dap"/);
       assert.match(x.stdout, /module 0: string="m1" size=34/);
