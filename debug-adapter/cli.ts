@@ -33,7 +33,7 @@ const USAGE = `Usage:
                      [--cmdline TEXT] [--module FILE[=STRING]]...   (Multiboot kernels)
   kvm-guest build FILE [--mode MODE] [--arch x86|ppc64] [--endian big|little]
   kvm-guest info [--json]
-  kvm-guest dap [--accel auto|kvm|tcg]   serve the Debug Adapter Protocol on stdin/stdout
+  kvm-guest dap [--accel auto|kvm|tcg] [--arch x86|ppc64]   serve the Debug Adapter Protocol on stdin/stdout
   kvm-guest lsp --stdio                  serve the assembly language server on stdin/stdout
 
 FILE is a guest source (.S, .s, .c; built first), an ELF, or a flat binary.
@@ -479,7 +479,7 @@ export async function main(argv: string[]): Promise<number> {
         // Loaded only here: `run` must not pay for the debugger's and the language server's modules.
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         const { serveDap } = require('./dap-main') as typeof import('./dap-main');
-        return await new Promise<number>(() => serveDap({ accel: parseAccelerator(values.accel) })); // runs until the client disconnects
+        return await new Promise<number>(() => serveDap({ accel: parseAccelerator(values.accel), arch: parseArch(values.arch) })); // runs until the client disconnects
       }
       case 'lsp': {
         // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -4,8 +4,9 @@ import fs from 'node:fs';
 import { logger, Logger } from '@vscode/debugadapter';
 import { KvmGuestSession } from './session';
 import type { AcceleratorChoice } from './vmm/accelerator';
+import type { Arch } from './toolchain/arch';
 
-export function serveDap(options: { accel?: AcceleratorChoice } = {}): void {
+export function serveDap(options: { accel?: AcceleratorChoice; arch?: Arch } = {}): void {
   // KVM_GUEST_DAP_LOG=file: every DAP message in both directions, for diagnosing a client. Written
   // synchronously, so nothing is lost when the client closes the connection at once.
   const logFile = process.env.KVM_GUEST_DAP_LOG;
@@ -19,6 +20,7 @@ export function serveDap(options: { accel?: AcceleratorChoice } = {}): void {
   }
   const trace = traceFd === undefined ? undefined : (line: string): void => void fs.writeSync(traceFd!, `[${new Date().toISOString()}] ${line}\n`);
   const session = new KvmGuestSession(options.accel ?? envAccel(), trace);
+  session.defaultArch = options.arch;
   session.setRunAsServer(false);
   session.start(process.stdin, process.stdout);
   // The library's logger queues every message until setup() runs after start(): set it up to log

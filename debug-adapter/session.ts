@@ -29,6 +29,7 @@ import { EXIT_STATUS, exitStatusOf } from './exit-status';
 import { bootSummary } from './multiboot-request';
 import { Ppc64Debugger } from './debugger/ppc64-debugger';
 import { chooseArch, parseArch } from './ppc64/ppc64-guest';
+import type { Arch } from './toolchain/arch';
 
 export interface LaunchArguments extends DebugProtocol.LaunchRequestArguments {
   program: string;
@@ -100,6 +101,8 @@ export class KvmGuestSession extends LoggingDebugSession {
   private programBoundaries: bigint[] = [];
   /** A ppc64 guest's session: every request about the guest goes to it (debugger/ppc64-debugger.ts). */
   private ppc?: Ppc64Debugger;
+  /** The architecture of launches that name none and whose program does not say (`kvm-guest dap --arch`). */
+  defaultArch?: Arch;
 
   /**
    * `defaultAccel`: the accelerator when a launch configuration names none (`kvm-guest dap --accel`);
@@ -248,7 +251,7 @@ export class KvmGuestSession extends LoggingDebugSession {
     this.syntax = args.disassemblySyntax === 'intel' ? 'intel' : 'att';
     let arch;
     try {
-      arch = args.program ? chooseArch(path.resolve(args.cwd ?? process.cwd(), args.program), parseArch(args.arch)) : undefined;
+      arch = args.program ? chooseArch(path.resolve(args.cwd ?? process.cwd(), args.program), parseArch(args.arch) ?? this.defaultArch) : undefined;
     } catch (e) {
       this.fail(response, e instanceof Error ? e.message : String(e), true);
       this.sendEvent(new TerminatedEvent());
@@ -1063,6 +1066,9 @@ export class KvmGuestSession extends LoggingDebugSession {
           response.body = { accepted: this.machine.sendInput(Buffer.from(text, 'utf8')) };
           break;
         }
+        case 'kvmGuest/devices':
+          response.body = runReplCommand('.devices', { machine: this.machine, json: true });
+          break;
         case 'kvmGuest/machine':
         case 'kvmGuest/exitStats':
         case 'kvmGuest/gdt':

@@ -2,6 +2,7 @@
 // control registers, GDT entries, page tables under CR3, devices) and exit statistics, refreshed
 // at every stop of the active kvm-guest session.
 import * as vscode from 'vscode';
+import type { DevicesSnapshot } from '../debug-adapter/vmm/vcpu-protocol';
 
 interface Node {
   label: string;
@@ -86,6 +87,7 @@ export class MachineTree extends SessionTree {
     const session = activeGuestSession();
     if (!session) return [];
     const info = (await session.customRequest('kvmGuest/machine')) as MachineInfo;
+    const devices = (await session.customRequest('kvmGuest/devices')) as DevicesSnapshot;
     const gdt = (await session.customRequest('kvmGuest/gdt')) as { base: string; limit: string; note?: string; entries: { index: number; selector?: string; raw: string; summary: string }[] };
     const end = (start: string, size: number): string => '0x' + (BigInt(start) + BigInt(size) - 1n).toString(16);
     const long = BigInt(info.vcpu.efer.value) & 0x400n;
@@ -127,9 +129,48 @@ export class MachineTree extends SessionTree {
       paging
         ? { label: 'Page tables', description: `CR3 = ${info.vcpu.cr3} (${long ? '4-level' : pae ? 'PAE' : '32-bit'})`, icon: 'type-hierarchy', children: pageTables(info.vcpu.cr3, long ? 'PML4' : 'PD32', '0') }
         : leaf('Page tables', 'paging is off (linear = physical)', undefined, 'type-hierarchy'),
-      { label: 'Devices', icon: 'plug', children: info.devices.map((d) => leaf(d.name, `${d.bus} ${d.range}`)) },
+      { label: 'Devices', icon: 'plug', children: [...info.devices.map((d) => leaf(d.name, `${d.bus} ${d.range}`)), ...devices.virtio.map(virtioNode)] },
+      interruptsNode(devices),
     ];
   }
+}
+
+const hex = (v: number): string => '0x' + v.toString(16);
+
+/** A virtio device: status bits, features, and per queue its rings, descriptors and last requests. */
+function virtioNode(v: DevicesSnapshot['virtio'][number]): Node {
+  return {
+    label: v.name, description: `${v.statusNames.join('|') || 'reset'} at ${hex(v.base)}`, icon: 'circuit-board',
+    children: [
+      leaf('features', v.negotiatedFeatureNames.join(', ') || v.negotiatedFeatures, `offered ${v.offeredFeatures}, negotiated ${v.negotiatedFeatures}`),
+      leaf('notifications / interrupts', `${v.notifications} / ${v.interrupts}`),
+      ...v.problems.map((p) => leaf('problem', p, p, 'warning')),
+      ...v.queues.map((q, i): Node => ({
+        label: `queue ${q.index} ${q.name}`, description: `${q.ready ? '' : 'not ready, '}size ${q.size}, avail ${q.availIdx ?? '?'}, used ${q.usedIdx}, served ${q.served}${q.broken ? ' (broken)' : ''}`,
+        children: [
+          leaf('descriptor table', q.descAddress), leaf('driver area (avail)', q.driverAddress), leaf('device area (used)', q.deviceAddress),
+          ...(v.descriptorTables[i] ?? []).filter((e) => e.length > 0 || e.flags !== 0).map((e) => leaf(`desc ${e.index}`, `${e.address} len ${e.length} flags ${e.flags} next ${e.next}`)),
+          ...q.recent.map((r) => leaf(`request (head ${r.head})`, `${r.readable} bytes read, ${r.written} written`)),
+        ],
+      })),
+    ],
+  };
+}
+
+/** The local APIC, the I/O APIC's entries in use and the vectors the CPU took. */
+function interruptsNode(d: DevicesSnapshot): Node {
+  const l = d.lapic;
+  return {
+    label: 'Interrupts', description: `local APIC ${l.enabled ? 'enabled' : 'disabled'}, ${Object.values(d.interruptsTaken).reduce((a, b) => a + b, 0)} taken`, icon: 'zap',
+    children: [
+      leaf('local APIC', `TPR ${hex(l.tpr)}, PPR ${hex(l.ppr)}, IRR ${l.irr.map(hex).join(' ') || '—'}, ISR ${l.isr.map(hex).join(' ') || '—'}, ${l.eois} EOIs`),
+      leaf('local APIC timer', l.timer.initial ? `${l.timer.mode}, vector ${hex(l.timer.vector)}${l.timer.masked ? ' (masked)' : ''}, current ${l.timer.current}/${l.timer.initial}, fired ${l.timer.fired}` : `stopped, fired ${l.timer.fired}`),
+      ...d.ioapic.map((e) =>
+        leaf(`I/O APIC input ${e.pin}`, `${e.masked ? 'masked' : `vector ${hex(e.vector)}`} ${e.level ? 'level' : 'edge'}${e.remoteIrr ? ' Remote-IRR' : ''}, raised ${e.raised}, delivered ${e.delivered}${e.source ? ` ← ${e.source}` : ''}`),
+      ),
+      ...Object.entries(d.interruptsTaken).map(([v, n]) => leaf(`vector ${hex(Number(v))}`, `taken ${n}×`)),
+    ],
+  };
 }
 
 interface ExitStats { total: number; exits: Record<string, number>; ports: Record<string, { in: number; out: number }>; mmio: Record<string, { read: number; write: number }> }

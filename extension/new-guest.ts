@@ -4,11 +4,16 @@ import path from 'node:path';
 import * as vscode from 'vscode';
 import type { ExtensionPaths } from './paths';
 
-export const TEMPLATES = [
+/** `from`: where the template's text lives when it is an example guest, relative to guests/templates. */
+export const TEMPLATES: { file: string; label: string; detail: string; from?: string }[] = [
   { file: 'real-mode.S', label: 'Real-mode kernel at the reset vector', detail: '16-bit, loaded at 0xF0000, starts at F000:FFF0 like a PC after power-up' },
   { file: 'protected-mode.S', label: 'Protected-mode guest', detail: '32-bit flat segments, paging off, started at _start' },
   { file: 'long-mode.S', label: 'Long-mode assembly guest', detail: '64-bit, identity-mapped paging, prints on the 16550 UART' },
   { file: 'c-guest.c', label: 'Freestanding C guest', detail: 'C in long mode (or protected), with a small runtime header' },
+  {
+    file: 'virtio-guest.c', from: '../lse-virtio/lse.c', label: 'virtio guest (the LSE way)',
+    detail: 'protected mode from its ELF: start_info, virtio-rng and virtio-console with interrupts (IDT, I/O APIC, local APIC)',
+  },
 ];
 
 /** Creates a guest from a template; returns the new file (or undefined when cancelled). */
@@ -35,7 +40,8 @@ export async function newGuest(paths: ExtensionPaths, choice?: { template: strin
     if (overwrite !== 'Overwrite') return undefined;
   }
   fs.mkdirSync(path.dirname(target), { recursive: true });
-  fs.copyFileSync(path.join(paths.templates, template), target);
+  const from = TEMPLATES.find((t) => t.file === template)?.from ?? template;
+  fs.copyFileSync(path.join(paths.templates, from), target);
   const uri = vscode.Uri.file(target);
   await vscode.window.showTextDocument(uri);
   return uri;

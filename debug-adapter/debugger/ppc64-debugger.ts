@@ -9,7 +9,7 @@ import type { DebugProtocol } from '@vscode/debugprotocol';
 import { BuildFailure, UsageError } from '../guest-setup';
 import { ArchChoice, parseEndian, preparePpc64Guest, PreparedPpc64Guest } from '../ppc64/ppc64-guest';
 import { ppc64AcceleratorProblem } from '../ppc64/ppc64-accelerator';
-import type { AcceleratorChoice } from '../vmm/accelerator';
+import type { AcceleratorChoice, WatchKind } from '../vmm/accelerator';
 import { Ppc64Machine, Ppc64Stop } from '../vmm/ppc64/ppc64-machine';
 import {
   crFields, decodeMsr, describeCrField, describeXer, formatSeedDump, formatSpecialRegs, ppc64Register, Ppc64Regs,
@@ -217,12 +217,44 @@ export class Ppc64Debugger {
         response.body = { breakpoints: list.map((bp) => this.toDapBreakpoint(bp)) };
         return this.dap.send(response);
       }
-      case 'dataBreakpointInfo':
-        response.body = { dataId: null, description: 'data breakpoints are not available for ppc64 guests yet' };
+      case 'dataBreakpointInfo': {
+        // As the x86 session: an address (asAddress), a symbol, or an expression with an address.
+        const d = a as DebugProtocol.DataBreakpointInfoArguments;
+        let address: bigint | undefined;
+        if (d.asAddress) address = parseMemoryReference(d.name)?.address;
+        else if (this.info?.symbols.lookup(d.name)) address = BigInt(this.info.symbols.lookup(d.name)!.value);
+        else if (this.stopped) {
+          try {
+            address = evaluate(d.name, this.evalContext(this.stopped)).address;
+          } catch {
+            address = undefined;
+          }
+        }
+        const bytes = d.bytes ?? 4;
+        response.body = address === undefined
+          ? { dataId: null, description: `'${d.name}' has no address to watch` }
+          : { dataId: `0x${address.toString(16)}:${bytes}`, description: `${bytes} bytes at 0x${address.toString(16)}`, accessTypes: ['read', 'write', 'readWrite'], canPersist: true };
         return this.dap.send(response);
-      case 'setDataBreakpoints':
-        response.body = { breakpoints: ((a as DebugProtocol.SetDataBreakpointsArguments).breakpoints ?? []).map(() => ({ verified: false, message: 'not available for ppc64 guests' })) };
+      }
+      case 'setDataBreakpoints': {
+        const d = a as DebugProtocol.SetDataBreakpointsArguments;
+        const out: DebugProtocol.Breakpoint[] = [];
+        this.breakpoints.data = [];
+        for (const b of d.breakpoints) {
+          const m = /^0x([0-9a-f]+):(\d+)$/i.exec(b.dataId);
+          const kind = (b.accessType ?? 'write') as WatchKind;
+          if (!m) {
+            out.push({ verified: false, message: `bad data breakpoint id '${b.dataId}'` });
+            continue;
+          }
+          // Real mode: the guest-physical address is the effective address without its top four bits.
+          const phys = Number(BigInt('0x' + m[1]) & 0x0fff_ffff_ffff_ffffn);
+          this.breakpoints.data.push({ dataId: b.dataId, start: phys, end: phys + Number(m[2]), kind, condition: b.condition, hitCondition: b.hitCondition, hits: 0 });
+          out.push({ verified: true, message: `${kind === 'readWrite' ? 'read/write' : kind} watch on ${m[2]} bytes at 0x${phys.toString(16)}` });
+        }
+        response.body = { breakpoints: out };
         return this.dap.send(response);
+      }
       case 'continue':
         response.body = { allThreadsContinued: true };
         this.dap.send(response);
@@ -245,13 +277,14 @@ export class Ppc64Debugger {
         return;
       case 'stackTrace': {
         const r = this.requireStopped();
-        const loc = this.info?.lines.locate(Number(r.pc));
-        const sym = this.info?.symbols.at(Number(r.pc));
-        const name = sym ? (sym.offset ? `${sym.symbol.name}+0x${sym.offset.toString(16)}` : sym.symbol.name) : hex(r.pc);
-        const frame: DebugProtocol.StackFrame = { id: 1, name, line: loc?.line ?? 0, column: loc ? Math.max(loc.column, 1) : 0, instructionPointerReference: linearRef(r.pc) };
-        if (loc) frame.source = { name: path.basename(loc.file), path: loc.file };
-        else frame.presentationHint = 'subtle';
-        response.body = { stackFrames: [frame], totalFrames: 1 };
+        const frames = [this.frameAt(r.pc, 0)];
+        // The caller: LR, when the instruction before it is a branch-and-link (a leaf function has
+        // not saved LR, and the seed-style guests keep no stack frames to walk further).
+        const callWord = r.lr >= 4n && r.lr !== r.pc ? this.machine!.instructionWord(r.lr - 4n) : undefined;
+        if (callWord !== undefined && isPpc64Call(callWord)) frames.push(this.frameAt(r.lr, 1));
+        const b = a as DebugProtocol.StackTraceArguments;
+        const start = b.startFrame ?? 0;
+        response.body = { stackFrames: frames.slice(start, start + (b.levels || frames.length)), totalFrames: frames.length };
         return this.dap.send(response);
       }
       case 'scopes':
@@ -339,6 +372,18 @@ export class Ppc64Debugger {
         if (command.startsWith('kvmGuest/'))
           throw new Error(`the Machine view shows x86 state (GDT, page tables, control registers); a ppc64 guest has none of it: see the Variables view`);
     }
+  }
+
+  /** A frame at `pc`; a caller's (index > 0) shows the line of its call, the instruction before. */
+  private frameAt(pc: bigint, index: number): DebugProtocol.StackFrame {
+    const at = index > 0 ? pc - 4n : pc;
+    const loc = this.info?.lines.locate(Number(at));
+    const sym = this.info?.symbols.at(Number(at));
+    const name = sym ? (sym.offset ? `${sym.symbol.name}+0x${sym.offset.toString(16)}` : sym.symbol.name) : hex(pc);
+    const frame: DebugProtocol.StackFrame = { id: index + 1, name, line: loc?.line ?? 0, column: loc ? Math.max(loc.column, 1) : 0, instructionPointerReference: linearRef(pc) };
+    if (loc) frame.source = { name: path.basename(loc.file), path: loc.file };
+    else frame.presentationHint = 'subtle';
+    return frame;
   }
 
   /** A memory reference as a guest-physical address (real mode: the top four EA bits are ignored). */
@@ -464,6 +509,12 @@ export class Ppc64Debugger {
 
   private async executeSteps(m: Ppc64Machine, kind: 'continue' | 'instruction' | 'over' | 'in' | 'out'): Promise<Ppc64Stop> {
     m.setBreakpoints(this.breakpointAddresses());
+    const watches = this.launchArgs?.noDebug ? [] : this.breakpoints.data.map((d) => ({ start: d.start, end: d.end, kind: d.kind }));
+    const key = JSON.stringify(watches);
+    if (key !== this.armedWatches) {
+      m.setWatches(watches);
+      this.armedWatches = key;
+    }
     const timeout = this.launchArgs?.timeout ? this.launchArgs.timeout * 1000 : undefined;
     if (kind === 'continue') return this.runToBreakpoint(m, timeout);
     if (kind === 'instruction') return m.step();
@@ -501,6 +552,8 @@ export class Ppc64Debugger {
   }
 
   private readonly stopIds = new Map<bigint, number[]>();
+  /** The watches armed in the machine (JSON), so that an unchanged set is not re-armed. */
+  private armedWatches = '[]';
 
   /** Where the guest stops: the breakpoints, unless the session runs without debugging. */
   private breakpointAddresses(): bigint[] {
@@ -511,8 +564,31 @@ export class Ppc64Debugger {
   private async runToBreakpoint(m: Ppc64Machine, timeout: number | undefined): Promise<Ppc64Stop> {
     for (;;) {
       const stop = await m.run(timeout);
-      if (stop.reason !== 'breakpoint' || this.breakpointDecision(stop.pc) === 'stop' || this.pauseRequested) return stop;
+      if (this.pauseRequested) return stop;
+      if (stop.reason === 'breakpoint' && this.breakpointDecision(stop.pc) === 'continue') continue;
+      if (stop.reason === 'watch' && this.watchDecision(stop) === 'continue') continue;
+      return stop;
     }
+  }
+
+  /** Data breakpoints: conditions and hit counts of the watches the access falls in. */
+  private watchDecision(stop: Ppc64Stop): 'stop' | 'continue' {
+    const a = stop.access!;
+    const hit = this.breakpoints.data.filter((d) => a.address < d.end && a.address + a.length > d.start && (d.kind === 'readWrite' || (d.kind === 'write') === a.write));
+    if (hit.length === 0) return 'continue';
+    const ctx = this.evalContext(this.machine!.state());
+    let stopping = false;
+    for (const d of hit) {
+      try {
+        if (d.condition && !evaluateCondition(d.condition, ctx)) continue;
+        d.hits++;
+        if (d.hitCondition && !hitConditionMet(d.hitCondition, d.hits)) continue;
+      } catch (e) {
+        this.console((e as Error).message, 'stderr');
+      }
+      stopping = true;
+    }
+    return stopping ? 'stop' : 'continue';
   }
 
   /** Counts hits at a breakpoint and decides, by conditions, hit counts and log messages: stop, or go on. */
@@ -558,6 +634,15 @@ export class Ppc64Debugger {
         return this.reportStopped(this.pauseRequested ? 'pause' : 'step', 'paused');
       case 'step':
         return this.reportStopped('step');
+      case 'watch': {
+        const a = stop.access!;
+        const data = a.data.map((b) => b.toString(16).padStart(2, '0')).join(' ');
+        const loc = this.info?.lines.locate(Number(a.at));
+        return this.reportStopped(
+          'data breakpoint',
+          `Data breakpoint: ${a.write ? 'write' : 'read'} of ${a.length} byte${a.length === 1 ? '' : 's'} (${data}) ${a.write ? 'to' : 'from'} 0x${a.address.toString(16)} by the instruction at 0x${a.at.toString(16)}${loc ? ` (${path.basename(loc.file)}:${loc.line})` : ''}`,
+        );
+      }
       case 'breakpoint': {
         const ids = this.stopIds.get(stop.pc) ?? [];
         return this.reportStopped(ids.length ? 'breakpoint' : 'step', undefined, ids);

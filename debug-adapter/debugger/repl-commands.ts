@@ -7,6 +7,7 @@ import { formatRegisters } from '../vmm/stop-report';
 import { decodeCr0, decodeCr4, decodeDescriptor, decodeEfer, decodeSystemDescriptor64, explainWalk, summarizeFlags } from '../inspect/decode';
 import { createEvalContext, evaluate } from '../inspect/expression';
 import { listPageTable, PageTableLevel } from './page-tables';
+import { irqText, virtioText } from './device-views';
 
 export interface ReplContext {
   machine?: Machine;
@@ -23,6 +24,8 @@ const HELP = `Machine commands (expressions work too: rax, %eax, *(u32*)0x400, [
   .idt               the IDT entries, decoded
   .pagewalk ADDR     how the CPU translates a guest-virtual address, step by step
   .machine           accelerator, memory (guest-physical ↔ host-virtual), vCPU mode, control registers
+  .irq               the local APIC and I/O APIC: priorities, redirection entries, interrupts per input
+  .virtio            virtio devices: status, features, each queue's rings and descriptors, requests served
   .help              this list`;
 
 const hex = (v: bigint | number): string => '0x' + v.toString(16);
@@ -92,12 +95,14 @@ function exitStats(ctx: ReplContext) {
   };
 }
 
-/** The devices on the buses (fixed for now: what vcpu-worker.ts registers). */
+/** The devices on the buses: what vcpu-worker.ts registers on every machine, then the chosen virtio devices. */
 export const DEVICES = [
   { name: '16550 UART (COM1)', bus: 'port I/O', range: '0x3f8–0x3ff' },
   { name: 'debug console', bus: 'port I/O', range: '0xe9' },
   { name: 'pseudo-serial (Linux Journal)', bus: 'port I/O', range: '0xf1' },
   { name: 'POST code', bus: 'port I/O', range: '0x80' },
+  { name: 'I/O APIC', bus: 'MMIO', range: '0xfec00000–0xfec0001f' },
+  { name: 'local APIC', bus: 'MMIO', range: '0xfee00000–0xfee00fff' },
   { name: 'isa-debug-exit', bus: 'port I/O', range: '0xf4–0xf7' },
   { name: 'fw_cfg', bus: 'port I/O', range: '0x510–0x511' },
 ];
@@ -116,7 +121,10 @@ function machineInfo(ctx: ReplContext) {
     accelerator: { name: m.accelerator.name, label: m.accelerator.label },
     /** What runs the vCPU, in rows (KVM: VM fd, kvm_run area; software CPU: the engine and what stands in for kvm_run). */
     accelRows: m.describeRows(),
-    devices: DEVICES,
+    devices: [
+      ...DEVICES,
+      ...(m.lastDevices?.virtio ?? []).map((v) => ({ name: v.name, bus: 'MMIO (virtio-mmio)', range: `${hex(v.base)}–${hex(v.base + 0x1ff)}` })),
+    ],
     pc: hex(sregs.cs.base + regs.rip),
     regions: m.regions().map((r) => ({
       slot: r.slot, guestPhysical: hex(r.guestPhysical), size: r.size, hostVirtual: hex(r.hostVirtual), access: r.access,
@@ -195,6 +203,14 @@ export function runReplCommand(text: string, ctx: ReplContext): string | object 
       const entries = listPageTable(space, BigInt(table), level as PageTableLevel, BigInt(base ?? '0'));
       if (ctx.json) return { entries };
       return entries.map((e) => `${String(e.index).padStart(3)} ${e.value} ${e.flags.join(' ')} → ${e.next} (${e.covers})`).join('\n');
+    }
+    case '.irq':
+    case '.virtio':
+    case '.devices': {
+      const d = ctx.machine?.lastDevices;
+      if (!d) throw new Error('no VM yet: the devices are shown once the guest has run and stopped');
+      if (ctx.json) return d;
+      return cmd === '.irq' ? irqText(d) : cmd === '.virtio' ? virtioText(d) : `${irqText(d)}\n${virtioText(d)}`;
     }
     case '.machine': {
       const info = machineInfo(ctx);

@@ -85,6 +85,8 @@ export async function runPpc64Command(
       throw new UsageError(`invalid --timeout '${String(opts.timeout)}': give a number of seconds greater than 0`);
     for (const o of ['mode', 'load-address', 'entry'] as const)
       if (opts[o] !== undefined) throw new UsageError(`--${o} is for x86 guests; a ppc64 guest starts at its ELF entry (0x100, the System Reset vector)`);
+    if (opts.device !== undefined) throw new UsageError('--device adds x86 virtio-mmio devices; a ppc64 guest has only its output port (0x10000000)');
+    if (opts.stats) throw new UsageError('--stats counts x86 exits; a ppc64 run\'s output-port stores are in --json (mmio)');
     const prepared = await preparePpc64Guest({
       file, arch, endian: parseEndian(opts.endian), memory: opts.memory as string | undefined, signal: abort.signal,
     });

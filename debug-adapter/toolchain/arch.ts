@@ -58,6 +58,8 @@ export function detectArchFromSource(text: string, plainAssembly = true): { arch
   }
   if (!plainAssembly) return undefined;
   if (/-mpower\d+\b/.test(text)) return { arch: 'ppc64', endian, via: "the source's -mpower flag" };
+  // x86 evidence ends the search at once (an x86 file has a %register or a directive early on).
+  if (X86_EVIDENCE.test(text.replace(/#.*$/gm, ''))) return undefined;
   let power = 0;
   for (const raw of text.split('\n')) {
     const line = raw.replace(/#.*$/, '').replace(/^\s*[\w.$]+:\s*/, '').trim();
@@ -65,7 +67,7 @@ export function detectArchFromSource(text: string, plainAssembly = true): { arch
     const mnemonic = line.split(/\s+/)[0].toLowerCase().replace(/[+-]$/, '');
     if (POWER_ONLY.has(mnemonic)) power++;
   }
-  if (power > 0 && !X86_EVIDENCE.test(text.replace(/#.*$/gm, ''))) return { arch: 'ppc64', endian, via: "the source's POWER instructions" };
+  if (power > 0) return { arch: 'ppc64', endian, via: "the source's POWER instructions" };
   return undefined;
 }
 

@@ -122,8 +122,13 @@ export async function ppc64ToolVersions(): Promise<Array<{ endian: Endian; debia
     } catch (e) {
       return { endian, debianPackage, problem: e instanceof Error ? e.message : String(e) };
     }
-    const r = await runProcess([as, '--version']);
-    const first = r.stdout.split('\n').find((l) => l.trim() !== '')?.trim();
-    return r.code === 0 && first ? { endian, debianPackage, version: first } : { endian, debianPackage, problem: `${as} --version exited with code ${r.code ?? r.signal}` };
+    try {
+      const r = await runProcess([as, '--version']);
+      const first = r.stdout.split('\n').find((l) => l.trim() !== '')?.trim();
+      return r.code === 0 && first ? { endian, debianPackage, version: first } : { endian, debianPackage, problem: `${as} --version exited with code ${r.code ?? r.signal}` };
+    } catch (e) {
+      // As toolVersions: `info` reports what it cannot run, it does not fail on it.
+      return { endian, debianPackage, problem: e instanceof Error ? e.message : String(e) };
+    }
   }));
 }

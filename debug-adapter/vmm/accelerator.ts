@@ -109,8 +109,6 @@ export interface VcpuEnvironment {
  * calls `idle()` when the guest executes HLT with IF = 1.
  */
 export interface InterruptSource {
-  /** Serves device work deferred from inside the CPU's run (virtio notifications on the software CPU). */
-  serviceDevices(): void;
   /** The vector the CPU would take now if IF allowed, or undefined. */
   pending(): number | undefined;
   /** The CPU takes the pending vector (IRR → ISR); undefined when there is none. */

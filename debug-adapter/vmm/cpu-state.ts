@@ -61,6 +61,13 @@ export const EFER_LMA = 1n << 10n;
 export const RFLAGS_IF = 1n << 9n;
 export const RFLAGS_TF = 1n << 8n;
 
+/** A copy of `s` that shares nothing with it (faster than structuredClone on the delivery path). */
+export function cloneState(s: CpuState): CpuState {
+  const sregs = { ...s.sregs } as Record<string, unknown>;
+  for (const [k, v] of Object.entries(sregs)) if (v !== null && typeof v === 'object') sregs[k] = Array.isArray(v) ? v.slice() : { ...v };
+  return { regs: { ...s.regs }, sregs: sregs as SRegs };
+}
+
 /** The linear address of the next instruction: CS.base + RIP. */
 export function linearPc(s: CpuState): bigint {
   return s.sregs.cs.base + s.regs.rip;

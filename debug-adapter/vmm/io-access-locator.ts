@@ -169,16 +169,18 @@ export function locateAtOrBefore(state: CpuState, env: LocatorEnv, access: Unmap
         ins.free();
       }
     }
-    if (near[2] !== undefined || near[1] !== undefined) return near[2] ?? near[1];
+    const before = near[2] ?? near[1];
+    const beforeScore = near[2] !== undefined ? 2 : near[1] !== undefined ? 1 : 0;
     const at = decodeAt(state, env, rip);
     if (at) {
       try {
-        if (matches(at, state, env, access, factory) !== 0) return rip;
+        // Only a closer match at RIP wins over one ending there (a REP string store in progress).
+        if (matches(at, state, env, access, factory) > beforeScore) return rip;
       } finally {
         at.free();
       }
     }
-    return undefined;
+    return before;
   } finally {
     factory.free();
   }

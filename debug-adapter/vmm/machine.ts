@@ -18,7 +18,7 @@ import { IOAPIC_BASE } from './devices/ioapic';
 import { memoryMap, StartInfo, writeStartInfo } from './start-info';
 import { MultibootBoot, multibootRegisters, MultibootPlan, writeMultiboot } from './multiboot-info';
 import {
-  CTL, DebugRun, ExitStats, OUTPUT_DEVICES, OutputDevice, STOP_REQUEST, StopInfo, VirtioDeviceKind, WorkerInit, WorkerRequest, WorkerResponse,
+  CTL, DebugRun, DevicesSnapshot, ExitStats, OUTPUT_DEVICES, OutputDevice, STOP_REQUEST, StopInfo, VirtioDeviceKind, WorkerInit, WorkerRequest, WorkerResponse,
 } from './vcpu-protocol';
 
 export interface MachineOptions {
@@ -138,6 +138,8 @@ export class Machine {
   private workerError?: Error;
   /** Exit statistics as of the last stop (cumulative since the VM started). */
   lastStats?: ExitStats;
+  /** The interrupt controllers and virtio devices as of the last stop. */
+  lastDevices?: DevicesSnapshot;
 
   private constructor(readonly options: MachineOptions) {
     this.accelerator = options.accelerator ?? chooseAccelerator('auto').info;
@@ -306,6 +308,7 @@ export class Machine {
       this.drainOutput();
       const stop = (r as Extract<WorkerResponse, { type: 'stopped' }>).stop;
       this.lastStats = stop.stats;
+      this.lastDevices = stop.devices;
       return stop;
     } finally {
       if (timer) clearTimeout(timer);

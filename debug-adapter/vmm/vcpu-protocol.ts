@@ -6,6 +6,7 @@ import type { Regs, SRegs } from './cpu-state';
 import type { RedirectionInfo } from './devices/ioapic';
 import type { LocalApicInfo } from './devices/local-apic';
 import type { VirtioSnapshot } from './devices/virtio/virtio-snapshot';
+import type { DescriptorEntry } from './devices/virtio/virtqueue';
 import type { AcceleratorName, DebugArm, KickHandle, MemoryAccess, Watch } from './accelerator';
 
 /** Devices whose output can be forwarded to the serial stream. */
@@ -22,7 +23,7 @@ export interface DevicesSnapshot {
   lapic: LocalApicInfo;
   /** Vectors the CPU took (delivered through the IDT/IVT), and how often. */
   interruptsTaken: Record<number, number>;
-  virtio: VirtioSnapshot[];
+  virtio: (VirtioSnapshot & { descriptorTables: DescriptorEntry[][] })[];
 }
 
 /** Int32 slots of the control SharedArrayBuffer. */

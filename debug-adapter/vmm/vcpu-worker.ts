@@ -23,6 +23,8 @@ import { NO_DEBUG } from './accelerator';
 import { CTL, DevicesSnapshot, OutputDevice, STOP_REQUEST, StopInfo, StopReason, WorkerInit, WorkerRequest, WorkerResponse } from './vcpu-protocol';
 
 const port = parentPort!;
+/** Descriptor-table entries per queue in each stop's device snapshot. */
+const DESCRIPTORS_SHOWN = 16;
 const post = (m: WorkerResponse): void => port.postMessage(m);
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
@@ -89,7 +91,6 @@ function serve(init: WorkerInit): void {
 
   const virtio = attachVirtioDevices(init.devices, {
     ram: memory, mmio, interrupts, consoleOut: sinkFor('virtio-console'), consoleIn: input, report: reportDeviceEvent,
-    deferNotify: init.accelerator === 'tcg',
   });
 
   const env: VcpuEnvironment = { memory, memoryAddress: init.memAddress, ports, mmio, counters, ctl, interrupts, guestExit };
@@ -105,7 +106,11 @@ function serve(init: WorkerInit): void {
       ioapic: interrupts.ioapic.entries(),
       lapic: interrupts.lapic.info(),
       interruptsTaken: Object.fromEntries(interrupts.taken),
-      virtio: virtio.map((t) => t.snapshot()),
+      // The first entries of each descriptor table, as the guest wrote them (the views show them).
+      virtio: virtio.map((t) => {
+        const snap = t.snapshot();
+        return { ...snap, descriptorTables: snap.queues.map((q) => t.descriptorTable(q.index, Math.min(q.size, DESCRIPTORS_SHOWN))) };
+      }),
     };
   }
 

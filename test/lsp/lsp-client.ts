@@ -195,10 +195,12 @@ export class LspClient {
     }
     await new Promise<void>((resolve) => {
       if (this.exited) return resolve();
+      // A loaded machine can take seconds to let the server clean up and exit: SIGKILL (which
+      // leaves its temp folders behind for the leak check to find) only after a long wait.
       const t = setTimeout(() => {
         this.child.kill('SIGKILL');
         resolve();
-      }, 3000);
+      }, 15000);
       this.child.on('exit', () => {
         clearTimeout(t);
         resolve();

@@ -176,6 +176,18 @@ describe('ppc64: kvm-guest run on the software CPU', function () {
     assert.match(json.message, /powerpc64-linux-gnu-as \(the big-endian POWER cross assembler\) was not found on PATH; install the Debian package "binutils-powerpc64-linux-gnu"/);
   });
 
+  it('x86-only options are refused for a ppc64 guest, saying why', function () {
+    for (const [args, why] of [
+      [['--mode', 'long'], /--mode is for x86 guests/],
+      [['--entry', '0x100'], /--entry is for x86 guests/],
+      [['--device', 'virtio-rng'], /--device adds x86 virtio-mmio devices/],
+    ] as const) {
+      const { status, json } = ppc([SEED, ...args]);
+      assert.equal(status, 1);
+      assert.match(json.message, why);
+    }
+  });
+
   it('--arch and --endian reject unknown values', function () {
     assert.match(cli(['run', SEED, '--arch', 'arm']).stderr, /unknown architecture 'arm': choose one of x86, ppc64/);
     assert.match(cli(['run', SEED, '--endian', 'middle']).stderr, /unknown byte order 'middle'/);

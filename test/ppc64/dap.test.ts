@@ -6,7 +6,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { guest } from '../helpers/cli';
+import { spawn } from 'node:child_process';
+import { CLI, guest } from '../helpers/cli';
+import { MessageStream, send } from '../helpers/stdio-rpc';
 import { ADAPTER, lineOf, Session } from '../helpers/dap-session';
 import { itWithPpc64Tools } from '../helpers/ppc64-tools';
 
@@ -135,6 +137,31 @@ describe('ppc64: debug adapter (DAP) on the software CPU', function () {
     assert.equal(BigInt(regs.r18), 40n);
   });
 
+  itWithPpc64Tools(['big'], 'data breakpoints: a write watch stops after the store, a read watch after the load, saying what and where', async function () {
+    const src = path.join(tmp, 'watch.s');
+    fs.writeFileSync(src, [
+      '# kvm-guest: arch=ppc64', '    lis 9,value@ha', '    addi 9,9,value@l', '    li 3,42', '    stw 3,0(9)', '    lwz 4,0(9)', '    li 5,1',
+      '    .data', 'value:', '    .long 0', '',
+    ].join('\n'));
+    const x = await session();
+    await x.launch({ program: src, stopOnEntry: true });
+    await x.stopped();
+    const info = await x.dc.dataBreakpointInfoRequest({ name: 'value' });
+    assert.ok(info.body.dataId, info.body.description);
+    assert.deepEqual(info.body.accessTypes, ['read', 'write', 'readWrite']);
+    const set = await x.dc.setDataBreakpointsRequest({ breakpoints: [{ dataId: info.body.dataId!, accessType: 'write' }] });
+    assert.equal(set.body.breakpoints[0].verified, true);
+    let ev = await x.continueTo();
+    assert.equal(ev.body.reason, 'data breakpoint');
+    // stw is the fourth instruction (0x10c); the run stops before the fifth (0x110). 42 stored big-endian.
+    assert.match(ev.body.description ?? '', /^Data breakpoint: write of 4 bytes \(00 00 00 2a\) to 0x[0-9a-f]+ by the instruction at 0x10c \(watch\.s:5\)$/);
+    assert.equal((await x.top()).instructionPointerReference, '0x110');
+    await x.dc.setDataBreakpointsRequest({ breakpoints: [{ dataId: info.body.dataId!, accessType: 'read' }] });
+    ev = await x.continueTo();
+    assert.match(ev.body.description ?? '', /^Data breakpoint: read of 4 bytes \(00 00 00 2a\) from 0x[0-9a-f]+ by the instruction at 0x110 \(watch\.s:6\)$/);
+    assert.equal(BigInt((await x.registers()).r4), 42n);
+  });
+
   itWithPpc64Tools(['big'], 'pauses a guest spinning in a loop, and stops at an illegal instruction saying where', async function () {
     const spin = path.join(tmp, 'spin.s');
     fs.writeFileSync(spin, '# kvm-guest: arch=ppc64\nloop:\n    addi 3,3,1\n    b loop\n');
@@ -175,12 +202,80 @@ describe('ppc64: debug adapter (DAP) on the software CPU', function () {
     assert.match(await x.repl('.regs'), /^R 0: 0\tR 1: 0\tR 2: 0\tR 3: 8\t\n/);
   });
 
+  itWithPpc64Tools(['big'], 'restart starts the guest afresh; terminate ends a guest that is running', async function () {
+    const x = await session();
+    await x.launch({ program: SEED, stopOnEntry: true }, { [SEED]: [lineOf(SEED, /mullw/)] });
+    await x.stopped();
+    await x.continueTo();
+    assert.equal(BigInt((await x.registers()).r16), 8n);
+    const again = x.stopped();
+    await x.dc.restartRequest({});
+    assert.equal((await again).body.reason, 'entry');
+    const regs = await x.registers();
+    assert.deepEqual([BigInt(regs.pc), BigInt(regs.r16)], [0x100n, 0n], 'a fresh machine');
+
+    const spin = path.join(tmp, 'spin2.s');
+    fs.writeFileSync(spin, '# kvm-guest: arch=ppc64\nloop:\n    b loop\n');
+    const y = await session();
+    await y.launch({ program: spin });
+    await new Promise((r) => setTimeout(r, 200));
+    const terminated = y.dc.waitForEvent('terminated', 5000);
+    await y.dc.terminateRequest({});
+    await terminated;
+  });
+
   itWithPpc64Tools(['big'], 'hello.s prints through the output port into the Debug Console', async function () {
     const x = await session();
     const terminated = x.dc.waitForEvent('terminated', 20000);
     await x.launch({ program: HELLO });
     await terminated;
     assert.equal(x.stdout, 'Hello from POWER!\n');
+  });
+
+  itWithPpc64Tools(['big'], 'a call with bl: the caller\'s frame from LR, step over runs the call, step out returns to the caller', async function () {
+    const src = path.join(tmp, 'call.s');
+    fs.writeFileSync(src, [
+      '# kvm-guest: arch=ppc64', '_start:', '    li 3,1', '    bl double', '    li 4,2', '    b end', 'double:', '    add 3,3,3', '    blr', 'end:', '',
+    ].join('\n'));
+    const x = await session();
+    await x.launch({ program: src }, { [src]: [lineOf(src, /add 3,3,3/)] });
+    assert.equal((await x.stopped()).body.reason, 'breakpoint');
+    const frames = (await x.dc.stackTraceRequest({ threadId: 1 })).body.stackFrames;
+    assert.deepEqual(frames.map((f) => [f.name, f.line]), [['double', lineOf(src, /add 3,3,3/)], ['_start+0x4', lineOf(src, /bl double/)]]);
+    const out = await x.step('stepOut');
+    assert.equal(out.line, lineOf(src, /li 4,2/));
+    assert.equal(BigInt((await x.registers()).r3), 2n);
+
+    const y = await session();
+    await y.launch({ program: src }, { [src]: [lineOf(src, /bl double/)] });
+    await y.stopped();
+    const over = await y.step('next');
+    assert.equal(over.line, lineOf(src, /li 4,2/), 'next runs the whole call');
+    assert.equal(BigInt((await y.registers()).r3), 2n);
+  });
+
+  itWithPpc64Tools(['big'], '`kvm-guest dap --arch ppc64` makes launches ppc64 when neither they nor the program say', async function () {
+    // Only data directives: nothing in the file says POWER (the words are the seed's instructions).
+    const words = path.join(tmp, 'words.s');
+    fs.writeFileSync(words, '    .long 0x3a000008\n    .long 0x3a200004\n    .long 0x7e5089d6\n');
+    const child = spawn(process.execPath, [CLI, 'dap', '--arch', 'ppc64'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const stream = new MessageStream(child);
+    try {
+      send(child, { seq: 1, type: 'request', command: 'initialize', arguments: { adapterID: 'kvm-guest', pathFormat: 'path', linesStartAt1: true, columnsStartAt1: true } });
+      await stream.waitFor('initialized', (m) => m.event === 'initialized');
+      send(child, { seq: 2, type: 'request', command: 'launch', arguments: { program: words } });
+      const launched = await stream.waitFor('the launch response', (m) => m.command === 'launch');
+      assert.equal(launched.success, true, launched.message);
+      send(child, { seq: 3, type: 'request', command: 'configurationDone', arguments: {} });
+      const exited = await stream.waitFor('exited', (m) => m.event === 'exited');
+      assert.equal(exited.body.exitCode, 0);
+      const text = stream.messages.filter((m) => m.event === 'output').map((m) => m.body.output).join('');
+      assert.match(text, /words\.s: ppc64 big-endian \(architecture from --arch/);
+      assert.match(text, /ran off the end of the program at 0x10c/);
+    } finally {
+      child.stdin.end();
+      child.kill();
+    }
   });
 
   itWithPpc64Tools(['big'], 'a build error fails the launch and names file:line', async function () {

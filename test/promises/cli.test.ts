@@ -72,9 +72,13 @@ describe('README: kvm-guest info (text)', function () {
     fs.writeFileSync(device, '');
     fs.chmodSync(device, 0o000);
     try {
-      // root opens a mode-000 file anyway: run as nobody (65534) there, as oneself elsewhere.
+      // root opens a mode-000 file anyway: run as nobody (65534) there, as oneself elsewhere —
+      // with a temp folder nobody may write in (the test run's own is private to its owner).
       const uid = process.getuid?.() === 0 ? 65534 : undefined;
-      const denied = run(['info'], { KVM_GUEST_KVM_DEVICE: device }, uid);
+      const childTmp = path.join(dir, 'tmp');
+      fs.mkdirSync(childTmp, { mode: 0o1777 });
+      fs.chmodSync(childTmp, 0o1777);
+      const denied = run(['info'], { KVM_GUEST_KVM_DEVICE: device, TMPDIR: childTmp }, uid);
       assert.equal(denied.status, 0, `the software CPU is still available: ${denied.stderr}`);
       const kvm = section(denied.stdout, /^kvm: /);
       assert.match(kvm, /available:\s+no\b/);

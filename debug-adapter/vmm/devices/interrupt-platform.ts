@@ -36,19 +36,9 @@ export class InterruptPlatform implements InterruptSource {
   /** Set by the owner: whether devices that raise interrupts are attached. */
   devicesAttached = false;
 
+  /** Devices attached, an armed timer or an interrupt already waiting (an enabled APIC alone is not). */
   live(): boolean {
-    return this.devicesAttached || this.deferred.length > 0 || this.lapic.enabled;
-  }
-
-  private readonly deferred: (() => void)[] = [];
-
-  /** Device work to do at the CPU's next stop (see serviceDevices). */
-  defer(work: () => void): void {
-    this.deferred.push(work);
-  }
-
-  serviceDevices(): void {
-    while (this.deferred.length > 0) this.deferred.shift()!();
+    return this.devicesAttached || this.lapic.nanosecondsToTimer() !== undefined || this.lapic.pending() !== undefined;
   }
 
   addSpontaneousSource(s: SpontaneousSource): void {
@@ -84,7 +74,6 @@ export class InterruptPlatform implements InterruptSource {
 
   idle(ctl: Int32Array): 'pending' | 'kicked' | 'never' {
     for (;;) {
-      this.serviceDevices();
       const live = this.pollInputs();
       if (this.pending() !== undefined) return 'pending';
       if (Atomics.load(ctl, CTL.STOP) !== 0) return 'kicked';

@@ -3,11 +3,11 @@
 // to that input, and, for the console, the serial streams.
 import * as L from '../guest-layout';
 import type { VirtioDeviceKind } from '../vcpu-protocol';
-import type { MmioBus, MmioDevice } from './bus';
+import type { MmioBus } from './bus';
 import type { InterruptPlatform } from './interrupt-platform';
 import type { ByteSink, ByteSource } from './uart16550';
 import { VirtioConsole, VirtioMmioTransport, VirtioRng } from './virtio';
-import { VIRTIO_MMIO, VIRTIO_MMIO_WINDOW } from './virtio/virtio-abi';
+import { VIRTIO_MMIO_WINDOW } from './virtio/virtio-abi';
 
 export interface VirtioWiring {
   ram: Uint8Array;
@@ -17,12 +17,6 @@ export interface VirtioWiring {
   consoleOut: ByteSink;
   consoleIn: ByteSource;
   report(message: string): void;
-  /**
-   * Set for the software CPU: QueueNotify is served at the end of the CPU's current piece of run
-   * (like an ioeventfd), so that the used ring changes and the interrupt is taken at the same
-   * instruction boundary (the software CPU cannot stop precisely inside an MMIO access).
-   */
-  deferNotify?: boolean;
 }
 
 export function attachVirtioDevices(kinds: readonly VirtioDeviceKind[], w: VirtioWiring): VirtioMmioTransport[] {
@@ -34,7 +28,7 @@ export function attachVirtioDevices(kinds: readonly VirtioDeviceKind[], w: Virti
     const device = kind === 'virtio-rng' ? new VirtioRng() : new VirtioConsole(w.consoleOut, w.consoleIn);
     const line = { set: (level: boolean) => w.interrupts.ioapic.setInput(pin, level) };
     const transport = new VirtioMmioTransport(base, device, w.ram, line, { report: w.report });
-    w.mmio.register(w.deferNotify ? deferringNotify(transport, w.interrupts) : transport, base, VIRTIO_MMIO_WINDOW);
+    w.mmio.register(transport, base, VIRTIO_MMIO_WINDOW);
     w.interrupts.ioapic.connect(pin, `${kind} at ${L.hex(base)}`);
     if (kind === 'virtio-console') {
       // Typed input can arrive while the guest sleeps in HLT: once the driver has its receive
@@ -49,15 +43,3 @@ export function attachVirtioDevices(kinds: readonly VirtioDeviceKind[], w: Virti
   });
 }
 
-/** The transport with QueueNotify writes queued as deferred work (see VirtioWiring.deferNotify). */
-function deferringNotify(t: VirtioMmioTransport, platform: InterruptPlatform): MmioDevice {
-  return {
-    name: t.name,
-    mmioRead: (address, data) => t.mmioRead(address, data),
-    mmioWrite: (address, data) => {
-      if (address - t.base !== VIRTIO_MMIO.QUEUE_NOTIFY || data.length !== 4) return t.mmioWrite(address, data);
-      const queue = data[0] | (data[1] << 8) | (data[2] << 16) | (data[3] << 24);
-      platform.defer(() => t.queueNotify(queue >>> 0));
-    },
-  };
-}

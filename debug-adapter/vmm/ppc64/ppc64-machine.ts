@@ -11,7 +11,8 @@
 import koffi from 'koffi';
 import { GuestMemory } from '../guest-memory';
 import type { GuestImage } from '../../program/guest-image';
-import { check, CodeCallback, EventMemCallback, IntrCallback, MmioReadCallback, MmioWriteCallback, UC_HOOK, UC_MEM, UC_PROT_ALL, unicorn } from '../tcg/unicorn-lib';
+import type { MemoryAccess, Watch } from '../accelerator';
+import { check, CodeCallback, EventMemCallback, IntrCallback, MemCallback, MmioReadCallback, MmioWriteCallback, UC_HOOK, UC_MEM, UC_PROT_ALL, unicorn } from '../tcg/unicorn-lib';
 import type { UcEngine, UnicornLib } from '../tcg/unicorn-lib';
 import {
   INTR_HV_EMULATION, INTR_PROGRAM, MSR_LE, MSR_SF, PPC, PPC_INTERRUPT, readMsr, setHypervisorState, UC_ARCH_PPC, UC_MODE_BIG_ENDIAN,
@@ -34,7 +35,7 @@ export interface Ppc64MachineOptions {
 }
 
 export type Ppc64StopReason =
-  | 'end-of-program' | 'illegal-instruction' | 'interrupt' | 'unmapped' | 'breakpoint' | 'step' | 'paused' | 'timeout' | 'error';
+  | 'end-of-program' | 'illegal-instruction' | 'interrupt' | 'unmapped' | 'breakpoint' | 'watch' | 'step' | 'paused' | 'timeout' | 'error';
 
 export interface Ppc64Stop {
   reason: Ppc64StopReason;
@@ -44,6 +45,8 @@ export interface Ppc64Stop {
   message: string;
   /** The interrupt's number and name as the CPU raised it. */
   interrupt?: { number: number; name: string };
+  /** A watched access (reason 'watch'): `pc` is the next instruction, `at` the accessing one. */
+  access?: MemoryAccess & { at: bigint };
 }
 
 /** The seed's MSR: 64-bit (SF), little-endian guests also LE. */
@@ -65,6 +68,13 @@ export class Ppc64Machine {
   private readonly bpHooks = new Map<bigint, bigint>();
   private readonly intrCallback: unknown;
   private readonly bpCallback: unknown;
+  private readonly memCallback: unknown;
+  private readonly traceCallback: unknown;
+  private watchHooks: bigint[] = [];
+  /** The instruction now executing (set by the trace hook while watches are armed). */
+  private currentPc = 0n;
+  /** A watched access of the instruction now executing; the run stops before the next one. */
+  private pendingWatch: (MemoryAccess & { at: bigint }) | undefined;
   private stop: Ppc64Stop | undefined;
   private skipBreakpointAt = -1n;
   private pauseRequested = false;
@@ -108,6 +118,9 @@ export class Ppc64Machine {
       this.intrCallback = register((_uc: number, intno: number): void => this.onInterrupt(intno), IntrCallback);
       this.bpCallback = register((_uc: number, address: number | bigint): void => {
         const pc = BigInt(address);
+        // A hook deleted between runs can still be called in the next one (tcg/UNICORN-NOTES.md):
+        // only what is armed now stops.
+        if (!this.bpHooks.has(pc)) return;
         // The run resumes from this breakpoint: ignore it once (a loop brings the PC back to it).
         if (pc === this.skipBreakpointAt) {
           this.skipBreakpointAt = -1n;
@@ -115,6 +128,24 @@ export class Ppc64Machine {
         }
         this.stop ??= { reason: 'breakpoint', pc, message: `breakpoint at ${hex(pc)}` };
         this.lib.uc_emu_stop(this.uc);
+      }, CodeCallback);
+      // Watches: memory hooks note the access; a code hook on every instruction (armed only with
+      // watches) stops before the next one, so the accessing instruction completes, as on x86.
+      this.memCallback = register((_uc: number, type: number, address: number | bigint, size: number, value: number | bigint): void => {
+        if (this.pendingWatch) return;
+        const write = type === UC_MEM.WRITE;
+        const data = write ? bytesOf(BigInt(value), size, this.options.endian) : Array.from(this.memory.read(Number(address), size));
+        this.pendingWatch = { address: Number(address), length: size, write, data, at: this.currentPc };
+      }, MemCallback);
+      this.traceCallback = register((_uc: number, address: number | bigint): void => {
+        const pc = BigInt(address);
+        if (this.pendingWatch) {
+          this.stop ??= { reason: 'watch', pc, access: this.pendingWatch, message: `watched ${this.pendingWatch.write ? 'write' : 'read'} at 0x${this.pendingWatch.address.toString(16)}` };
+          this.pendingWatch = undefined;
+          this.lib.uc_emu_stop(this.uc);
+          return;
+        }
+        this.currentPc = pc;
       }, CodeCallback);
       const hook: bigint[] = [0n];
       check(lib.uc_hook_add(this.uc, hook, UC_HOOK.INTR, this.intrCallback, 0, 1n, 0n), 'uc_hook_add(INTR)');
@@ -229,7 +260,29 @@ export class Ppc64Machine {
       const hook: bigint[] = [0n];
       check(this.lib.uc_hook_add(this.uc, hook, UC_HOOK.CODE, this.bpCallback, 0, a, a), 'uc_hook_add(CODE)');
       this.bpHooks.set(a, hook[0]);
+      // Code hooks apply to blocks translated after them (tcg/UNICORN-NOTES.md): drop the block
+      // holding this address, as the x86 software CPU does for its breakpoints.
+      check(this.lib.removeTranslations(this.uc, a, a + 4n), 'uc_ctl(UC_CTL_TB_REMOVE_CACHE)');
     }
+  }
+
+  /** Arms memory hooks for these guest-physical ranges (replacing the previous ones). */
+  setWatches(watches: readonly Watch[]): void {
+    for (const h of this.watchHooks) this.lib.uc_hook_del(this.uc, h);
+    this.watchHooks = [];
+    if (watches.length === 0) return;
+    const add = (type: number, cb: unknown, begin: bigint, end: bigint): void => {
+      const hook: bigint[] = [0n];
+      check(this.lib.uc_hook_add(this.uc, hook, type, cb, 0, begin, end), 'uc_hook_add(watch)');
+      this.watchHooks.push(hook[0]);
+    };
+    for (const w of watches) {
+      const type = (w.kind !== 'write' ? UC_HOOK.MEM_READ : 0) | (w.kind !== 'read' ? UC_HOOK.MEM_WRITE : 0);
+      add(type, this.memCallback, BigInt(w.start), BigInt(w.end - 1));
+    }
+    add(UC_HOOK.CODE, this.traceCallback, 1n, 0n);
+    // Hooks apply to code translated from now on: drop what was translated without them.
+    this.lib.flushTranslations(this.uc);
   }
 
   /** Stops a run at the end of its current slice. */
@@ -284,6 +337,12 @@ export class Ppc64Machine {
       return stop;
     }
     const pc = this.readReg(PPC.PC);
+    if (this.pendingWatch) {
+      // The accessing instruction was the last of the run (the program's end, a count of one).
+      const access = this.pendingWatch;
+      this.pendingWatch = undefined;
+      return { reason: 'watch', pc, access, message: `watched ${access.write ? 'write' : 'read'} at 0x${access.address.toString(16)}` };
+    }
     if (err !== 0)
       return { reason: 'error', pc, message: `the software CPU stopped at ${hex(pc)}: ${this.lib.uc_strerror(err)} (UC_ERR ${err})` };
     if (pc === end) return this.endStop(pc);
@@ -304,6 +363,13 @@ export class Ppc64Machine {
     for (const cb of this.callbacks) koffi.unregister(cb as never);
     this.memory?.release();
   }
+}
+
+/** The `size` bytes of a stored value in the guest's byte order (as they land in memory). */
+function bytesOf(value: bigint, size: number, endian: Endian): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < size; i++) out.push(Number((value >> BigInt(8 * i)) & 0xffn));
+  return endian === 'big' ? out.reverse() : out;
 }
 
 /** `tw`/`twi`/`td`/`tdi`: a trap, not an illegal instruction (Power ISA book I, "Fixed-Point Trap Instructions"). */

@@ -13,6 +13,7 @@ import {
   Code, Decoder, DecoderOptions, InstructionInfoFactory, MemorySizeExt, Mnemonic, OpAccess, OpKind, Register, RegisterExt,
 } from 'iced-x86';
 import type { CpuState, Regs, Segment, SRegs } from '../cpu-state';
+import { cloneState } from '../cpu-state';
 import { isCanonical, walk } from '../page-walk';
 
 export interface ExceptionEvent {
@@ -109,13 +110,16 @@ interface Pending {
 
 /** Delivers `ev` in `state`'s mode; returns the new state (memory gets the frame) or a triple fault. */
 export function deliverEvent(state: CpuState, ev: ExceptionEvent, mem: Uint8Array): DeliveryResult {
-  const base: CpuState = structuredClone(state);
+  const base: CpuState = cloneState(state);
   const intLength = BigInt(ev.instructionLength ?? (ev.vector === 3 || ev.vector === 4 ? 1 : 2));
   // Where it happened: the INT instruction for a software event (RIP is after it), else CS:RIP.
-  const where = hex(ev.kind === 'software' ? linearPcOf(state) - intLength : linearPcOf(state));
-  const head = ev.kind === 'software'
-    ? `int ${hex(ev.vector)}${EXCEPTION_NAMES[ev.vector] ? ` (${EXCEPTION_NAMES[ev.vector]})` : ''} at ${where}`
-    : `${exceptionName(ev.vector)} (vector ${ev.vector}) at ${where}`;
+  // Words only for the rare delivery that fails (built lazily: this is every interrupt's path).
+  const head = (): string => {
+    const where = hex(ev.kind === 'software' ? linearPcOf(state) - intLength : linearPcOf(state));
+    return ev.kind === 'software'
+      ? `int ${hex(ev.vector)}${EXCEPTION_NAMES[ev.vector] ? ` (${EXCEPTION_NAMES[ev.vector]})` : ''} at ${where}`
+      : `${exceptionName(ev.vector)} (vector ${ev.vector}) at ${where}`;
+  };
   let cur: Pending = { vector: ev.vector, kind: ev.kind, errorCode: ev.errorCode ?? 0, cr2: ev.cr2, rip: state.regs.rip };
   const names: string[] = [];
   const reasons: string[] = [];
@@ -125,18 +129,18 @@ export function deliverEvent(state: CpuState, ev: ExceptionEvent, mem: Uint8Arra
       const s = deliverOnce(base, cur, mem);
       return names.length === 0
         ? { kind: 'delivered', state: s }
-        : { kind: 'delivered', state: s, note: `${head}: ${reasons[0]} → ${names.join(' → ')}${detail(names, reasons)}` };
+        : { kind: 'delivered', state: s, note: `${head()}: ${reasons[0]} → ${names.join(' → ')}${detail(names, reasons)}` };
     } catch (e) {
       if (e instanceof Unsupported) {
         const path = names.length ? ` → ${names.join(' → ')}` : '';
-        return { kind: 'triple-fault', message: `${head}${path}: ${e.reason}; the software CPU does not implement this, so it stops as on a triple fault` };
+        return { kind: 'triple-fault', message: `${head()}${path}: ${e.reason}; the software CPU does not implement this, so it stops as on a triple fault` };
       }
       if (!(e instanceof Fault)) throw e;
       reasons.push(e.reason);
       if (e.vector === 14 && e.cr2 !== undefined) base.sregs.cr2 = e.cr2; // loaded even when it becomes #DF
       if (cur.vector === 8 && cur.kind !== 'software') {
         names.push('triple fault');
-        return { kind: 'triple-fault', message: `${head}: ${reasons[0]} → ${names.join(' → ')}${detail(names, reasons)}` };
+        return { kind: 'triple-fault', message: `${head()}: ${reasons[0]} → ${names.join(' → ')}${detail(names, reasons)}` };
       }
       const first = faultClass(cur.vector, cur.kind);
       const second = faultClass(e.vector, 'fault');
@@ -188,30 +192,42 @@ class LinearMemory {
   private readonly writes: { physical: bigint; value: number }[] = [];
   constructor(private readonly mem: Uint8Array, private readonly sregs: SRegs, private readonly legacy: boolean) {}
 
+  /** Physical page of each (linear page, access) translated during this delivery: one walk per page, not per byte. */
+  private readonly pages = new Map<string, bigint>();
+
   private translate(lin: bigint, write: boolean, user: boolean, what: string): bigint {
     const a = this.legacy ? lin & 0xffffffffn : lin & 0xffffffffffffffffn;
+    const offset = a & 0xfffn;
+    const key = `${a - offset}|${write}|${user}`;
+    const page = this.pages.get(key);
+    if (page !== undefined) return page + offset;
     const r = walk(this.mem, this.sregs, a, { write, user });
     if ('fault' in r) throw new Fault(14, r.errorCode, `${what} at ${hex(a)} page-faulted (error code ${hex(r.errorCode)})`, a);
+    this.pages.set(key, r.physical - offset);
     return r.physical;
   }
 
   /** Reads `size` bytes (little-endian) at a linear address as a supervisor (system-structure) access. */
   read(lin: bigint, size: number, what: string, user = false): bigint {
+    const phys = this.physicalBytes(lin, size, false, user, what);
     let v = 0n;
-    for (let i = 0; i < size; i++) {
-      const p = this.translate(lin + BigInt(i), false, user, what);
-      const b = p < BigInt(this.mem.length) ? this.mem[Number(p)] : 0;
-      v |= BigInt(b) << BigInt(8 * i);
-    }
+    for (let i = size - 1; i >= 0; i--) v = (v << 8n) | BigInt(phys[i] < this.mem.length ? this.mem[phys[i]] : 0);
     return v;
+  }
+
+  /** The physical address of each byte of an access: one translation unless it crosses a page. */
+  private physicalBytes(lin: bigint, size: number, write: boolean, user: boolean, what: string): number[] {
+    const out: number[] = [];
+    const first = Number(this.translate(lin, write, user, what));
+    const inPage = 0x1000 - Number(lin & 0xfffn);
+    for (let i = 0; i < size; i++) out.push(i < inPage ? first + i : Number(this.translate(lin + BigInt(i), write, user, what)));
+    return out;
   }
 
   /** Stages a write (checked now, committed by commit()). */
   write(lin: bigint, size: number, value: bigint, what: string, user: boolean): void {
-    for (let i = 0; i < size; i++) {
-      const p = this.translate(lin + BigInt(i), true, user, what);
-      this.writes.push({ physical: p, value: Number((value >> BigInt(8 * i)) & 0xffn) });
-    }
+    const phys = this.physicalBytes(lin, size, true, user, what);
+    for (let i = 0; i < size; i++) this.writes.push({ physical: BigInt(phys[i]), value: Number((value >> BigInt(8 * i)) & 0xffn) });
   }
 
   commit(): void {
@@ -234,7 +250,7 @@ class LinearMemory {
 // Real-address mode (SDM vol. 3, 20.1.4; vol. 2, INT n "REAL-ADDRESS-MODE").
 
 function deliverReal(state: CpuState, ev: Pending, mem: Uint8Array): CpuState {
-  const s: CpuState = structuredClone(state);
+  const s: CpuState = cloneState(state);
   const idt = s.sregs.idt;
   const m = new LinearMemory(mem, s.sregs, true);
   if (ev.vector * 4 + 3 > idt.limit)
@@ -375,7 +391,7 @@ function readHandlerCode(m: LinearMemory, state: CpuState, gate: Gate, v: number
 // Protected mode, 32-bit (and 16-bit gates).
 
 function deliverProtected(state: CpuState, ev: Pending, mem: Uint8Array): CpuState {
-  const s: CpuState = structuredClone(state);
+  const s: CpuState = cloneState(state);
   const m = new LinearMemory(mem, s.sregs, true);
   const v = ev.vector;
   const ext = ev.kind === 'software' ? 0 : 1;
@@ -489,7 +505,7 @@ function nullSegment(rpl: number): Segment {
 // IA-32e mode (SDM vol. 3, 6.14).
 
 function deliverLong(state: CpuState, ev: Pending, mem: Uint8Array): CpuState {
-  const s: CpuState = structuredClone(state);
+  const s: CpuState = cloneState(state);
   const m = new LinearMemory(mem, s.sregs, false);
   const v = ev.vector;
   const ext = ev.kind === 'software' ? 0 : 1;

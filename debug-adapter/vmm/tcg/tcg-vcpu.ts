@@ -54,10 +54,12 @@ const HLT = 0xf4;
 const RFLAGS_IF = 1n << 9n;
 /**
  * While something can raise an interrupt (a device, an enabled local APIC), the guest runs in
- * pieces of this many instructions, and at each end device work is served and interrupts are
- * taken. Unicorn's instruction count stops from inside a code hook, with a consistent state; a
- * uc_emu_stop from another thread or from an MMIO callback does not (2.0.1 leaves RIP at an earlier
- * chained block whose instructions already ran, measured), so it cannot be what delivers them.
+ * pieces of this many instructions, and a pending interrupt is taken at the end of the piece (or at
+ * the next HLT, exception or IF window, whichever comes first). Unicorn's instruction count stops
+ * from inside a code hook, with a consistent state. A uc_emu_stop called from an MMIO callback (or
+ * landing from another thread while one runs) does not: 2.0.1 ends the run with RIP at the start of
+ * the translated block whose first instructions already ran (measured: a guest's QueueNotify
+ * written 5 times for 3 in its program), so a device's interrupt cannot end the run at once.
  */
 const LIVE_CHUNK_INSTRUCTIONS = 50_000;
 
@@ -664,7 +666,6 @@ export class TcgVcpu implements Vcpu {
    */
   private takeInterrupt(stepping: boolean): VcpuExit | 'taken' | undefined {
     const irq = this.env.interrupts;
-    irq.serviceDevices();
     if (this.inHalt) {
       const w = irq.idle(this.env.ctl);
       if (w === 'kicked') return { kind: 'kicked' };
@@ -790,7 +791,7 @@ export class TcgVcpu implements Vcpu {
       return { kind: 'shutdown', detail: r.message };
     }
     this.cr2 = r.state.sregs.cr2;
-    this.state.write(r.state.regs, r.state.sregs);
+    this.state.write(r.state.regs, r.state.sregs, s.sregs);
     return undefined;
   }
 

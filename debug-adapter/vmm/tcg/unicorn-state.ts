@@ -221,16 +221,22 @@ export class UnicornState {
    * updates what follows from them), in the order GDTR, IDTR, CR3, CR4, EFER, CR0; then the segment
    * caches, the exact EFER and the derived hflags are patched in the context and restored.
    */
-  write(regs?: Regs, sregs?: SRegs): void {
+  /**
+   * `previous`: the state `sregs` was derived from (e.g. by an interrupt delivery); the control
+   * registers and tables equal to it are not written again — a CR3 write flushes the emulated TLB,
+   * which would cost every delivered interrupt its translations.
+   */
+  write(regs?: Regs, sregs?: SRegs, previous?: SRegs): void {
     if (sregs) {
-      this.writeTable(X86.GDTR, sregs.gdt.base, sregs.gdt.limit);
-      this.writeTable(X86.IDTR, sregs.idt.base, sregs.idt.limit);
-      this.writeReg(X86.CR3, sregs.cr3);
-      this.writeReg(X86.CR4, sregs.cr4);
-      this.writeMsr(MSR_EFER, sregs.efer);
-      this.writeReg(X86.CR0, sregs.cr0);
-      this.writeReg(X86.CR2, sregs.cr2);
-      this.writeReg(X86.CR8, sregs.cr8);
+      const p = previous;
+      if (!p || p.gdt.base !== sregs.gdt.base || p.gdt.limit !== sregs.gdt.limit) this.writeTable(X86.GDTR, sregs.gdt.base, sregs.gdt.limit);
+      if (!p || p.idt.base !== sregs.idt.base || p.idt.limit !== sregs.idt.limit) this.writeTable(X86.IDTR, sregs.idt.base, sregs.idt.limit);
+      if (!p || p.cr3 !== sregs.cr3) this.writeReg(X86.CR3, sregs.cr3);
+      if (!p || p.cr4 !== sregs.cr4) this.writeReg(X86.CR4, sregs.cr4);
+      if (!p || p.efer !== sregs.efer) this.writeMsr(MSR_EFER, sregs.efer);
+      if (!p || p.cr0 !== sregs.cr0) this.writeReg(X86.CR0, sregs.cr0);
+      if (!p || p.cr2 !== sregs.cr2) this.writeReg(X86.CR2, sregs.cr2);
+      if (!p || p.cr8 !== sregs.cr8) this.writeReg(X86.CR8, sregs.cr8);
       this.apicBase = sregs.apic_base;
     }
     if (!sregs && !regs) return;

@@ -1,0 +1,22 @@
+// The local APIC timer alone, on each accelerator (test/guests/interrupts/lapic-timer.c): a periodic
+// timer wakes a guest sleeping in `sti; hlt` exactly as often as it counts (SDM: one interrupt per
+// period, HLT resumes after the handler's IRET), and a software-disabled APIC holds its interrupts.
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { ROOT, runJson } from '../helpers/cli';
+import { forEachAccelerator } from '../helpers/accelerators';
+import type { AcceleratorName } from '../../debug-adapter/vmm/accelerator';
+
+const GUEST = path.join(ROOT, 'test', 'guests', 'interrupts', 'lapic-timer.c');
+
+forEachAccelerator('interrupts: the local APIC timer', function (accel: AcceleratorName) {
+  this.timeout(60000);
+  it('five periodic ticks wake five HLTs through the IDT; a disabled APIC holds the sixth', function () {
+    const { status, json } = runJson([GUEST, '--accel', accel, '--timeout', '20']);
+    assert.equal(status, 0, json.message);
+    assert.equal(json.serial, 'ticks: 5\ndisabled APIC held the tick\n');
+    assert.deepEqual(json.interrupts?.vectors, { '0x40': 5 });
+    assert.equal(json.exits.INTERRUPT, 5, 'one delivery per tick');
+    assert.equal(json.exits.HLT, 6, 'five sleeps, then the final hlt with interrupts off');
+  });
+});
