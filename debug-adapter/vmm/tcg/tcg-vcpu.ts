@@ -59,7 +59,9 @@ const RFLAGS_IF = 1n << 9n;
  * from inside a code hook, with a consistent state. A uc_emu_stop called from an MMIO callback (or
  * landing from another thread while one runs) does not: 2.0.1 ends the run with RIP at the start of
  * the translated block whose first instructions already ran (measured: a guest's QueueNotify
- * written 5 times for 3 in its program), so a device's interrupt cannot end the run at once.
+ * written 5 times for 3 in its program), so a device's interrupt cannot end the run at once. (The
+ * stop itself lands right after the store, nothing after it having run: with RIP set there, an
+ * interrupt that a plain MOV store makes pending does end the run at once — see mmioWrite.)
  */
 const LIVE_CHUNK_INSTRUCTIONS = 50_000;
 
@@ -228,8 +230,9 @@ export class TcgVcpu implements Vcpu {
       // after it runs, every register is as after it except RIP, which still names the store
       // (resuming there sent the IPI again). So RIP is set to the next instruction after the stop —
       // only for a plain MOV store, whose store is its last effect (an XCHG, PUSH or MOVS would still
-      // owe a register update), and with CS.base 0 (RIP = linear).
-      if (!this.stop && env.interrupts.pending() !== before && this.state.ripAndCsBase().csBase === 0n) {
+      // owe a register update), and with CS.base 0 (RIP = linear). Only while IF = 1, when the
+      // interrupt can be taken at once; with IF = 0 it waits for the IF window as before.
+      if (!this.stop && env.interrupts.pending() !== before && this.state.ripAndCsBase().csBase === 0n && this.state.readReg(X86.RFLAGS) & RFLAGS_IF) {
         const next = this.nextRipAfter({ space: 'mmio', address, write: true, size });
         if (next.plainStore) {
           this.stop = { kind: 'interrupt', rip: next.rip };
