@@ -100,12 +100,17 @@ function matches(ins: Instruction, state: CpuState, env: LocatorEnv, access: Unm
   return best;
 }
 
-/** The length of the instruction at `rip`, or undefined where nothing valid decodes. */
-export function instructionLength(state: CpuState, env: LocatorEnv, rip: bigint): number | undefined {
+/**
+ * The instruction at `rip`: its length, and whether it is a plain store (MOV/MOVNTI to memory: the
+ * store is its only effect, so once the store is done the instruction is); undefined where nothing
+ * valid decodes.
+ */
+export function instructionAt(state: CpuState, env: LocatorEnv, rip: bigint): { length: number; plainStore: boolean } | undefined {
   const ins = decodeAt(state, env, rip);
   if (!ins) return undefined;
   try {
-    return ins.length;
+    const store = (ins.mnemonic === Mnemonic.Mov || ins.mnemonic === Mnemonic.Movnti) && ins.opKind(0) === OpKind.Memory;
+    return { length: ins.length, plainStore: store };
   } finally {
     ins.free();
   }

@@ -5,7 +5,7 @@
 // accelerator. A test passes when the kernel exits with status 1 (its exit(0)), is skipped with 155
 // (exit(77), kvm-unit-tests' "all skipped"), and fails otherwise.
 //
-//   node out/test/conformance/run.js [--source DIR|ARCHIVE] [--tests a,b] [--accel tcg,kvm] [--no-qemu] [--json]
+//   node out/test/conformance/run.js [--source DIR|ARCHIVE] [--tests a,b|all] [--accel tcg,kvm] [--no-qemu] [--json]
 //
 // Exit status: 0 when every test QEMU TCG passes also passes on the software CPU and KVM, 1 when
 // not, 2 when the suite could not be had or built.
@@ -113,13 +113,14 @@ async function main(): Promise<number> {
   const pinned = JSON.parse(fs.readFileSync(path.join(ROOT, 'test', 'conformance', 'kvm-unit-tests.json'), 'utf8')) as PinnedSource;
   const work = path.join(ROOT, '.conformance');
   const log = (s: string): void => void process.stderr.write(`conformance: ${s}\n`);
-  const names = values.tests ? values.tests.split(',') : pinned.tests;
+  let names = values.tests && values.tests !== 'all' ? values.tests.split(',') : pinned.tests;
   const accelerators = values.accel ? values.accel.split(',').filter((a) => usableAccelerators.includes(a as never)) : [...usableAccelerators];
   let tree: string;
   let tests: Map<string, UnitTest>;
   try {
     tree = await sourceTree(pinned, work, values.source ?? process.env.KVM_UNIT_TESTS_SRC, log);
     tests = parseUnitTests(fs.readFileSync(path.join(tree, 'x86', 'unittests.cfg'), 'utf8'));
+    if (values.tests === 'all') names = [...tests.keys()];
     const unknown = names.filter((n) => !tests.has(n));
     if (unknown.length) throw new Error(`not in x86/unittests.cfg: ${unknown.join(', ')}`);
     buildTests(tree, names.map((n) => tests.get(n)!.file), log);

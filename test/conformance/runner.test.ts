@@ -74,6 +74,13 @@ describe('conformance runner (npm run conformance) on a stand-in tree', function
     assert.equal(lines[4], '1 passed, 1 failed, 0 skipped');
   });
 
+  it('--tests all runs every test of x86/unittests.cfg', function () {
+    const r = spawnSync(process.execPath, [RUNNER, '--source', tree, '--tests', 'all', '--accel', 'tcg', '--no-qemu'], { encoding: 'utf8', timeout: 200000 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^pass\s.*\n^skip\s.*\n^fail\s.*\n^two-cpus\s/m);
+    assert.match(r.stdout, /^2 passed, 1 failed, 1 skipped$/m);
+  });
+
   it('refuses an archive whose SHA-256 is not the pinned release\'s, naming both, and exits 2', function () {
     const bogus = path.join(tree, PINNED.archive);
     fs.writeFileSync(bogus, 'not the release');

@@ -4,7 +4,28 @@ import { spawnSync } from 'node:child_process';
 
 export const QEMU = 'qemu-system-x86_64';
 
-export const hasQemu = spawnSync(QEMU, ['--version'], { encoding: 'utf8' }).status === 0;
+/** Why QEMU cannot serve as the reference here, or undefined when it can. */
+export const qemuProblem: string | undefined = ((): string | undefined => {
+  const r = spawnSync(QEMU, ['--version'], { encoding: 'utf8' });
+  if (r.error) return `${QEMU} is not installed (${(r.error as NodeJS.ErrnoException).code}): install it (Debian/Ubuntu: apt-get install qemu-system-x86)`;
+  return r.status === 0 ? undefined : `${QEMU} --version failed: ${r.stderr.trim()}`;
+})();
+
+export const hasQemu = qemuProblem === undefined;
+
+/**
+ * A suite whose tests run QEMU: where it cannot run, every test is pending and the title says why
+ * (nothing skips silently).
+ */
+export function describeWithQemu(title: string, body: (this: Mocha.Suite) => void): void {
+  describe(`${title}${qemuProblem ? ` [pending: ${qemuProblem}]` : ''}`, function () {
+    if (qemuProblem)
+      before(function () {
+        this.skip(); // the title says why
+      });
+    body.call(this);
+  });
+}
 
 /** QEMU's process exit status for a guest value: isa-debug-exit calls exit((value << 1) | 1). */
 export const qemuStatus = (value: number): number => ((value << 1) | 1) & 0xff;

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { cli, ROOT, runJson } from '../helpers/cli';
 import { forEachAccelerator } from '../helpers/accelerators';
-import { hasQemu, qemuKernel } from '../helpers/qemu';
+import { describeWithQemu, qemuKernel } from '../helpers/qemu';
 import type { AcceleratorName } from '../../debug-adapter/vmm/accelerator';
 
 const FW_CFG_GUEST = path.join(ROOT, 'test', 'guests', 'multiboot', 'fw-cfg.c');
@@ -50,11 +50,8 @@ forEachAccelerator('fw_cfg (ports 0x510/0x511)', function (accel: AcceleratorNam
   });
 });
 
-describe('fw_cfg under QEMU TCG (the reference)', function () {
+describeWithQemu('fw_cfg under QEMU TCG (the reference)', function () {
   this.timeout(120000);
-  before(function () {
-    if (!hasQemu) this.skip();
-  });
   it('QEMU answers the same guest the same way where the specification leaves it open', function () {
     const built = cli(['build', FW_CFG_GUEST, '--mode', 'protected']);
     assert.equal(built.status, 0, built.stderr);

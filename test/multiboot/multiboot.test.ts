@@ -6,12 +6,12 @@
 // (which shows the checks themselves are right).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { hasQemu, qemuKernel as qemu, qemuStatus } from '../helpers/qemu';
+import { describeWithQemu, qemuKernel as qemu, qemuStatus } from '../helpers/qemu';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { cli, guest, ROOT, runJson as runJsonAuto } from '../helpers/cli';
-import { forEachAccelerator } from '../helpers/accelerators';
+import { forEachAccelerator, pendingBecause } from '../helpers/accelerators';
 import { lineOf, Session } from '../helpers/dap-session';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import type { AcceleratorName } from '../../debug-adapter/vmm/accelerator';
@@ -53,6 +53,9 @@ function buildLong64(dir: string): string {
   }
   return flat;
 }
+
+/** What long64.S prints, as QEMU TCG prints it too. */
+const LONG64_OUTPUT = 'long mode from an objcopied ELF64\napic id 0\nint3 handled\nback from iretq\nnb_cpus 1\n';
 
 /** The serial lines of the guests' checks. */
 const failedChecks = (serial: string): string[] => serial.split('\n').filter((l) => l.startsWith('FAIL'));
@@ -157,10 +160,16 @@ forEachAccelerator('Multiboot kernels and isa-debug-exit', function (accel: Acce
     assert.equal(json.boot?.protocol, 'multiboot2');
   });
 
-  it('a kvm-unit-tests-style kernel (ELF64 objcopied to ELF32, linked at 4 MiB) enters long mode itself (its own WRMSR of EFER.LME)', function () {
+  it('a kvm-unit-tests-style kernel (ELF64 objcopied to ELF32 at 4 MiB) enters long mode itself and finds what cstart64 needs', function () {
     const { status, json } = runJson([buildLong64(tmp), '--memory', '8M']);
+    // Measured: kvm_pvm emulates CPL-0 code and cannot emulate INT3 in long mode (as INT n elsewhere).
+    if (accel === 'kvm' && fs.existsSync('/sys/module/kvm_pvm') && status === 5 && /emulation failure.*\(int3\)/.test(json.message)) {
+      // Long mode was entered (the guest's own WRMSR of EFER.LME: KVM needs the vCPU's CPUID for it) before that.
+      assert.equal(json.serial, 'long mode from an objcopied ELF64\napic id 0\n');
+      pendingBecause(this, 'kvm_pvm cannot emulate INT3 in long mode (KVM_EXIT_INTERNAL_ERROR, emulation failure at int3); hardware KVM delivers it');
+    }
     assert.equal(json.outcome, 'exited', json.message);
-    assert.equal(json.serial, 'long mode from an objcopied ELF64\n');
+    assert.equal(json.serial, LONG64_OUTPUT);
     assert.equal(status, qemuStatus(0x2a));
     assert.match(json.message, /in 64-bit long mode/);
   });
@@ -205,18 +214,26 @@ forEachAccelerator('Multiboot kernels and isa-debug-exit', function (accel: Acce
     assert.match(r.stderr, /guest exited through isa-debug-exit \(port 0xf4\) with value 3 \(0x3; exit status 7/);
   });
 
-  it('F5 on the bare-bones kernel: breakpoints in C bind, the Debug Console says how it was loaded and how it exited', async function () {
+  it('F5 on the bare-bones kernel: breakpoints in its assembly and its C bind, the Debug Console says how it was loaded and how it exited', async function () {
     const x = await new Session(accel).start();
     try {
+      const asmLine = lineOf(KERNEL, /LOC "\s+push %ebx/);
       const line = lineOf(KERNEL, /put\("checks failed: "\)/);
-      const stopped = x.stopped();
-      // Bound after the build; at -O2 a line may bind to the next line with code.
-      const bound = x.dc.waitForEvent('breakpoint') as Promise<DebugProtocol.BreakpointEvent>;
-      await x.launch({ program: KERNEL, cmdline: 'from-dap', modules: [`${mod1}=m1`] }, { [KERNEL]: [line] });
-      const boundLine = (await bound).body.breakpoint.line!;
-      assert.ok(boundLine >= line && boundLine <= line + 1, `bound to line ${boundLine}`);
-      const ev = await stopped;
+      const bound: DebugProtocol.Breakpoint[] = [];
+      x.dc.on('breakpoint', (e: DebugProtocol.BreakpointEvent) => bound.push(e.body.breakpoint));
+      const first = x.stopped();
+      await x.launch({ program: KERNEL, cmdline: 'from-dap', modules: [`${mod1}=m1`] }, { [KERNEL]: [asmLine, line] });
+      const ev = await first;
       assert.equal(ev.body.reason, 'breakpoint');
+      assert.equal((await x.top()).line, asmLine, 'stopped in boot.s\'s assembly, before push %ebx');
+      const regs = await x.registers();
+      assert.equal(regs.eax, '0x2badb002');
+      // Bound after the build; at -O2 a C line may bind to the next line with code.
+      const boundLine = bound.map((b) => b.line!).find((l) => l !== asmLine)!;
+      assert.ok(boundLine >= line && boundLine <= line + 1, `bound to line ${boundLine}`);
+      const stopped = x.stopped();
+      await x.dc.continueRequest({ threadId: 1 });
+      assert.equal((await stopped).body.reason, 'breakpoint');
       assert.equal((await x.top()).line, boundLine);
       assert.match(x.stdout, /cmdline="\S+kernel\.c from-dap"/);
       assert.match(x.stdout, /module 0: string="m1" size=34/);
@@ -318,11 +335,8 @@ describe('Multiboot: what is refused, and why (no guest runs)', function () {
   });
 });
 
-describe('Multiboot and isa-debug-exit under QEMU TCG (the reference)', function () {
+describeWithQemu('Multiboot and isa-debug-exit under QEMU TCG (the reference)', function () {
   this.timeout(120000);
-  before(function () {
-    if (!hasQemu) this.skip();
-  });
   const elf = (source: string): string => {
     const r = cli(['build', source, '--mode', 'protected']);
     assert.equal(r.status, 0, r.stderr);
@@ -339,7 +353,7 @@ describe('Multiboot and isa-debug-exit under QEMU TCG (the reference)', function
 
   it('QEMU runs the kvm-unit-tests-style long-mode kernel the same way', function () {
     const r = qemu(buildLong64(tmp));
-    assert.equal(r.serial, 'long mode from an objcopied ELF64\n');
+    assert.equal(r.serial, LONG64_OUTPUT);
     assert.equal(r.status, qemuStatus(0x2a));
   });
 

@@ -59,7 +59,9 @@ const RFLAGS_IF = 1n << 9n;
  * from inside a code hook, with a consistent state. A uc_emu_stop called from an MMIO callback (or
  * landing from another thread while one runs) does not: 2.0.1 ends the run with RIP at the start of
  * the translated block whose first instructions already ran (measured: a guest's QueueNotify
- * written 5 times for 3 in its program), so a device's interrupt cannot end the run at once.
+ * written 5 times for 3 in its program), so a device's interrupt cannot end the run at once. (The
+ * stop itself lands right after the store, nothing after it having run: with RIP set there, an
+ * interrupt that a plain MOV store makes pending does end the run at once — see mmioWrite.)
  */
 const LIVE_CHUNK_INSTRUCTIONS = 50_000;
 
@@ -73,7 +75,9 @@ type Stop =
   | { kind: 'page-fault'; linear: bigint; write: boolean; fetch: boolean }
   | { kind: 'error'; message: string }
   /** isa-debug-exit: the registers right after the OUT (see guestExitStop). */
-  | { kind: 'guest-exit'; code: number; regs: Regs };
+  | { kind: 'guest-exit'; code: number; regs: Regs }
+  /** An MMIO write changed which interrupt is pending: stop before the next instruction, at `rip` (see mmioWrite). */
+  | { kind: 'interrupt'; rip: bigint };
 
 const toBig = (v: number | bigint): bigint => (typeof v === 'bigint' ? v : BigInt(v));
 const hex = (v: number | bigint): string => '0x' + v.toString(16);
@@ -213,10 +217,27 @@ export class TcgVcpu implements Vcpu {
       let v = toBig(value);
       for (let i = 0; i < buf.length; i++, v >>= 8n) buf[i] = Number(v & 0xffn);
       counters.mmioAccess(address, true);
+      const before = env.interrupts.pending();
       try {
         mmio.write(address, buf);
       } catch (e) {
         fail(e);
+      }
+      // A write that makes an interrupt pending (a self-IPI, EOI, TPR, an unmasked I/O APIC input) is
+      // taken before the next instruction, as the processor and QEMU take it (kvm-unit-tests' eventinj
+      // sends a self-IPI and clears IF at once). Measured (Unicorn 2.0.1, uc_mmio_map regions, chunked
+      // and unchunked runs, chained blocks): uc_emu_stop here stops right after this store, nothing
+      // after it runs, every register is as after it except RIP, which still names the store
+      // (resuming there sent the IPI again). So RIP is set to the next instruction after the stop —
+      // only for a plain MOV store, whose store is its last effect (an XCHG, PUSH or MOVS would still
+      // owe a register update), and with CS.base 0 (RIP = linear). Only while IF = 1, when the
+      // interrupt can be taken at once; with IF = 0 it waits for the IF window as before.
+      if (!this.stop && env.interrupts.pending() !== before && this.state.ripAndCsBase().csBase === 0n && this.state.readReg(X86.RFLAGS) & RFLAGS_IF) {
+        const next = this.nextRipAfter({ space: 'mmio', address, write: true, size });
+        if (next.plainStore) {
+          this.stop = { kind: 'interrupt', rip: next.rip };
+          lib.uc_emu_stop(uc);
+        }
       }
     }, MmioWriteCallback);
     const unmappedCb = register((_uc: number, type: number, address: number | bigint, size: number): boolean => {
@@ -375,12 +396,17 @@ export class TcgVcpu implements Vcpu {
    */
   private guestExitStop(port: number, size: number): void {
     const s = this.state.read();
-    const linear = this.accessPc({ space: 'port', address: port, write: true, size });
-    const rip = linear - s.sregs.cs.base;
-    const length = ioLocator().instructionLength(s, { fetch: (l, n) => this.bytesAt(s.sregs, l, n), toPhysical: (l) => l }, rip) ?? 1;
-    s.regs.rip = rip + BigInt(length);
+    s.regs.rip = this.nextRipAfter({ space: 'port', address: port, write: true, size }).rip;
     this.stop = { kind: 'guest-exit', code: this.env.guestExit.code!, regs: s.regs };
     this.lib.uc_emu_stop(this.uc);
+  }
+
+  /** Inside a port or MMIO hook: the RIP after the instruction making `access`, and whether it is a plain store. */
+  private nextRipAfter(access: UnmappedAccess): { rip: bigint; plainStore: boolean } {
+    const s = this.state.read();
+    const rip = this.accessPc(access) - s.sregs.cs.base;
+    const ins = ioLocator().instructionAt(s, { fetch: (l, n) => this.bytesAt(s.sregs, l, n), toPhysical: (l) => l }, rip);
+    return { rip: rip + BigInt(ins?.length ?? 1), plainStore: ins?.plainStore ?? false };
   }
 
   private mapMmioPage(page: number): boolean {
@@ -579,6 +605,12 @@ export class TcgVcpu implements Vcpu {
           case 'guest-exit':
             this.state.write(stop.regs);
             return { kind: 'guest-exit', code: stop.code };
+          case 'interrupt': {
+            this.state.writeReg(X86.RIP, stop.rip);
+            if (!stepping) continue; // the loop's top takes it
+            const taken = this.takeInterrupt(true);
+            return taken && taken !== 'taken' ? taken : { kind: 'step', pc: this.pc() };
+          }
           case 'fetch-unmapped':
             return { kind: 'internal-error', message: `instruction fetch from unmapped guest-physical address ${hex(stop.address)}` };
           case 'error':
