@@ -20,3 +20,15 @@ forEachAccelerator('interrupts: the local APIC timer', function (accel: Accelera
     assert.equal(json.exits.HLT, 6, 'five sleeps, then the final hlt with interrupts off');
   });
 });
+
+// STI's shadow (SDM vol. 2, STI: interrupts are recognised only after the instruction that follows
+// STI): with a tick pending while IF = 0, `sti; cli` takes nothing and `sti; hlt` is woken by it.
+forEachAccelerator('interrupts: STI\'s one-instruction shadow', function (accel: AcceleratorName) {
+  this.timeout(60000);
+  it('a pending interrupt is not taken between STI and CLI, and wakes the HLT after STI (no lost wake-up)', function () {
+    const { status, json } = runJson([path.join(ROOT, 'test', 'guests', 'interrupts', 'sti-shadow.c'), '--accel', accel, '--timeout', '20']);
+    assert.equal(status, 0, json.message);
+    assert.equal(json.serial, 'sti; cli: no interrupt in the shadow\nsti; hlt: woken by the pending tick\n');
+    assert.equal(json.exits.INTERRUPT, 1);
+  });
+});

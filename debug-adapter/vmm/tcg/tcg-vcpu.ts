@@ -119,6 +119,8 @@ export class TcgVcpu implements Vcpu {
   private closed = false;
   /** Inside uc_emu_start. */
   private emulating = false;
+  /** The current uc_emu_start runs in counted pieces (see LIVE_CHUNK_INSTRUCTIONS). */
+  private counted = false;
   /** The hook that watches for RFLAGS.IF = 1 while an interrupt waits for it (see watchForIf). */
   private ifHook: bigint | undefined;
   private readonly ifCallback: unknown;
@@ -231,8 +233,12 @@ export class TcgVcpu implements Vcpu {
       // (resuming there sent the IPI again). So RIP is set to the next instruction after the stop —
       // only for a plain MOV store, whose store is its last effect (an XCHG, PUSH or MOVS would still
       // owe a register update), and with CS.base 0 (RIP = linear). Only while IF = 1, when the
-      // interrupt can be taken at once; with IF = 0 it waits for the IF window as before.
-      if (!this.stop && env.interrupts.pending() !== before && this.state.ripAndCsBase().csBase === 0n && this.state.readReg(X86.RFLAGS) & RFLAGS_IF) {
+      // interrupt can be taken at once; with IF = 0 it waits for the IF window as before. The same
+      // stop ends a run that is not counted when the write makes something live (a timer armed, an
+      // input unmasked): the next run is counted, so that the timer is served while the guest spins.
+      const deliverNow = env.interrupts.pending() !== before && (this.state.readReg(X86.RFLAGS) & RFLAGS_IF) !== 0n;
+      const becameLive = !this.counted && env.interrupts.live();
+      if (!this.stop && (deliverNow || becameLive) && this.state.ripAndCsBase().csBase === 0n) {
         const next = this.nextRipAfter({ space: 'mmio', address, write: true, size });
         if (next.plainStore) {
           this.stop = { kind: 'interrupt', rip: next.rip };
@@ -289,7 +295,10 @@ export class TcgVcpu implements Vcpu {
     };
     this.ifCallback = register((_uc: number, address: number | bigint): void => {
       if (this.ifHook === undefined || this.stop) return; // a deleted hook, still called by old blocks
-      if (!(this.state.readReg(X86.RFLAGS) & RFLAGS_IF)) return;
+      if (!(this.state.readReg(X86.RFLAGS) & RFLAGS_IF)) {
+        this.ifSeenAt = undefined; // IF went back to 0 (STI; CLI): a later STI has its own shadow
+        return;
+      }
       const pc = toBig(address);
       if (this.ifSeenAt === undefined) this.ifSeenAt = pc;
       else if (pc !== this.ifSeenAt) {
@@ -583,6 +592,7 @@ export class TcgVcpu implements Vcpu {
       let err: number;
       try {
         this.emulating = true;
+        this.counted = limits.count > 0;
         err = this.lib.uc_emu_start(this.uc, rip, NEVER, limits.timeoutUs, limits.count);
       } catch (e) {
         return { kind: 'internal-error', message: `uc_emu_start: ${e instanceof Error ? e.message : String(e)}` };
