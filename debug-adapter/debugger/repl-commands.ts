@@ -101,6 +101,7 @@ export const DEVICES = [
   { name: 'debug console', bus: 'port I/O', range: '0xe9' },
   { name: 'pseudo-serial (Linux Journal)', bus: 'port I/O', range: '0xf1' },
   { name: 'POST code', bus: 'port I/O', range: '0x80' },
+  { name: '8254 PIT (counter 0 → I/O APIC input 2)', bus: 'port I/O', range: '0x40–0x43' },
   { name: 'I/O APIC', bus: 'MMIO', range: '0xfec00000–0xfec0001f' },
   { name: 'local APIC', bus: 'MMIO', range: '0xfee00000–0xfee00fff' },
   { name: 'isa-debug-exit', bus: 'port I/O', range: '0xf4–0xf7' },

@@ -12,6 +12,7 @@ import { FwCfg, FW_CFG_PORT_SELECTOR } from './devices/fw-cfg';
 import { fwCfgFiles } from './fw-cfg-files';
 import { GuestExitLatch, IsaDebugExit, ISA_DEBUG_EXIT_PORT, ISA_DEBUG_EXIT_PORTS } from './devices/isa-debug-exit';
 import { InterruptPlatform } from './devices/interrupt-platform';
+import { PIT_BASE, PIT_PORTS } from './devices/pit8254';
 import { attachVirtioDevices } from './devices/virtio-slots';
 import { IOAPIC_BASE, IOAPIC_WINDOW } from './devices/ioapic';
 import { LAPIC_BASE, LAPIC_WINDOW } from './devices/local-apic';
@@ -88,6 +89,7 @@ function serve(init: WorkerInit): void {
   const interrupts = new InterruptPlatform(reportDeviceEvent);
   mmio.register(interrupts.ioapic, IOAPIC_BASE, IOAPIC_WINDOW);
   mmio.register(interrupts.lapic, LAPIC_BASE, LAPIC_WINDOW);
+  ports.register(interrupts.pit, PIT_BASE, PIT_PORTS);
 
   const virtio = attachVirtioDevices(init.devices, {
     ram: memory, mmio, interrupts, consoleOut: sinkFor('virtio-console'), consoleIn: input, report: reportDeviceEvent,

@@ -68,6 +68,14 @@
 #define IOAPIC_REDIR_LEVEL        (1u << 15)
 #define IOAPIC_REDIR_MASKED       (1u << 16)
 
+/* 8254 PIT: counters at 0x40-0x42, control word at 0x43; 1193182 Hz; counter 0 is ISA IRQ 0, which is
+   I/O APIC input 2 (as PC firmware overrides it). */
+#define PIT_COUNTER0              0x40
+#define PIT_COUNTER2              0x42
+#define PIT_CONTROL               0x43
+#define PIT_HZ                    1193182
+#define PIT_IOAPIC_INPUT          2
+
 /* Local APIC (xAPIC MMIO). Interrupts are held until SVR bit 8 enables it. */
 #define LAPIC_BASE                0xfee00000
 #define LAPIC_TPR                 0x080

@@ -32,3 +32,16 @@ forEachAccelerator('interrupts: STI\'s one-instruction shadow', function (accel:
     assert.equal(json.exits.INTERRUPT, 1);
   });
 });
+
+// The 8254 PIT (Intel 8254 data sheet; PC wiring: counter 0 → ISA IRQ 0 → I/O APIC input 2).
+forEachAccelerator('interrupts: the 8254 PIT', function (accel: AcceleratorName) {
+  this.timeout(60000);
+  it('counter 0 in mode 2 wakes five HLTs through I/O APIC input 2; counter 2 counts down when latched', function () {
+    const { status, json } = runJson([path.join(ROOT, 'test', 'guests', 'interrupts', 'pit.c'), '--accel', accel, '--timeout', '20']);
+    assert.equal(status, 0, json.message);
+    assert.equal(json.serial, 'pit ticks: 5\ncounter 2 counts down\n');
+    assert.deepEqual(json.interrupts?.vectors, { '0x20': 5 });
+    const line = json.interrupts?.lines.find((l) => l.pin === 2);
+    assert.deepEqual([line?.source, line?.raised, line?.delivered], ['8254 PIT counter 0 (ISA IRQ 0)', 5, 5]);
+  });
+});

@@ -6,6 +6,10 @@ import type { InterruptSource } from '../accelerator';
 import { CTL } from '../vcpu-protocol';
 import { IoApic, IOAPIC_BASE } from './ioapic';
 import { LocalApic } from './local-apic';
+import { Pit8254 } from './pit8254';
+
+/** The I/O APIC input of ISA IRQ 0 (the PIT), as PC firmware overrides it. */
+export const PIT_IOAPIC_INPUT = 2;
 
 /** A device that may raise its line on its own (not only in answer to a guest's request). */
 export interface SpontaneousSource {
@@ -23,6 +27,7 @@ const POLL_MS = 5;
 export class InterruptPlatform implements InterruptSource {
   readonly ioapic: IoApic;
   readonly lapic: LocalApic;
+  readonly pit: Pit8254;
   private readonly sources: SpontaneousSource[] = [];
   /** Vectors the CPU took, and how often. */
   readonly taken = new Map<number, number>();
@@ -31,6 +36,20 @@ export class InterruptPlatform implements InterruptSource {
     let lapic: LocalApic | undefined;
     this.ioapic = new IoApic(IOAPIC_BASE, { deliver: (m) => lapic!.deliver(m) }, report);
     this.lapic = lapic = new LocalApic(this.ioapic, report);
+    // The PIT's output is an edge on ISA IRQ 0.
+    this.pit = new Pit8254(() => {
+      this.ioapic.setInput(PIT_IOAPIC_INPUT, true);
+      this.ioapic.setInput(PIT_IOAPIC_INPUT, false);
+    }, report);
+    this.ioapic.connect(PIT_IOAPIC_INPUT, '8254 PIT counter 0 (ISA IRQ 0)');
+  }
+
+  /** The next time a timer (local APIC timer, PIT counter 0) fires, in nanoseconds from now. */
+  private nanosecondsToTimers(): bigint | undefined {
+    const a = this.lapic.nanosecondsToTimer();
+    // The PIT counts whatever the I/O APIC does with its line: it matters only while that input is unmasked.
+    const b = this.ioapic.hasUnmaskedSource([PIT_IOAPIC_INPUT]) ? this.pit.nanosecondsToNext() : undefined;
+    return a === undefined ? b : b === undefined || a < b ? a : b;
   }
 
   /** Set by the owner: whether devices that raise interrupts are attached. */
@@ -38,7 +57,7 @@ export class InterruptPlatform implements InterruptSource {
 
   /** Devices attached, an armed timer or an interrupt already waiting (an enabled APIC alone is not). */
   live(): boolean {
-    return this.devicesAttached || this.lapic.nanosecondsToTimer() !== undefined || this.lapic.pending() !== undefined;
+    return this.devicesAttached || this.nanosecondsToTimers() !== undefined || this.pending() !== undefined;
   }
 
   addSpontaneousSource(s: SpontaneousSource): void {
@@ -46,6 +65,7 @@ export class InterruptPlatform implements InterruptSource {
   }
 
   pending(): number | undefined {
+    this.pit.tick();
     return this.lapic.pending();
   }
 
@@ -65,7 +85,7 @@ export class InterruptPlatform implements InterruptSource {
   }
 
   nextEventNs(): bigint | undefined {
-    const timer = this.lapic.nanosecondsToTimer();
+    const timer = this.nanosecondsToTimers();
     const live = this.sources.some((s) => s.mayRaise() && this.ioapic.hasUnmaskedSource([s.pin]));
     const poll = live ? BigInt(POLL_MS * 1e6) : undefined;
     if (timer === undefined) return poll;
@@ -78,7 +98,7 @@ export class InterruptPlatform implements InterruptSource {
       if (this.pending() !== undefined) return 'pending';
       if (Atomics.load(ctl, CTL.STOP) !== 0) return 'kicked';
       if (!this.lapic.enabled) return 'never'; // held interrupts stay held while the CPU sleeps
-      const timer = this.lapic.nanosecondsToTimer();
+      const timer = this.nanosecondsToTimers();
       if (timer === undefined && !live) return 'never';
       const ms = timer === undefined ? POLL_MS : Math.min(POLL_MS, Number(timer) / 1e6);
       Atomics.wait(ctl, CTL.STOP, 0, Math.max(ms, 0.01));
