@@ -102,4 +102,21 @@ static inline void virtq_post(uint32_t base, int queue, struct virtq *vq, int d,
     mmio_write32(base + VIRTIO_MMIO_QUEUE_NOTIFY, (uint32_t)queue);
 }
 
+#ifdef __x86_64__
+/* _start for a 64-bit C guest: calls `main_fn` (void), then halts with interrupts off. */
+#define KVM_GUEST_START64(main_fn)                                                                       \
+    __asm__(".section .start, \"ax\"\n.globl _start\n_start:\n    call " #main_fn "\n1:  cli\n    hlt\n" \
+            "    jmp 1b\n.text\n")
+
+/* A 64-bit interrupt entry `name` (for set_gate) that saves the registers the C ABI lets `handler`
+   (void) change, calls it and returns with IRETQ. */
+#define KVM_GUEST_IRQ_STUB64(name, handler)                                                              \
+    __asm__(".text\n" #name ":\n"                                                                      \
+            "    push %rax; push %rcx; push %rdx; push %rsi; push %rdi; push %r8; push %r9; push %r10; push %r11\n" \
+            "    call " #handler "\n"                                                                    \
+            "    pop %r11; pop %r10; pop %r9; pop %r8; pop %rdi; pop %rsi; pop %rdx; pop %rcx; pop %rax\n" \
+            "    iretq\n");                                                                             \
+    extern char name[]
+#endif
+
 #endif /* KVM_GUEST_VIRTIO_H */

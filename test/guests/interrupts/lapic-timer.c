@@ -12,20 +12,8 @@
 void timer_main(void);
 void tick(void);
 
-__asm__(".section .start, \"ax\"\n"
-        ".globl _start\n"
-        "_start:\n"
-        "    call timer_main\n"
-        "1:  cli\n"
-        "    hlt\n"
-        "    jmp 1b\n"
-        ".text\n"
-        "tick_stub:\n"
-        "    push %rax; push %rcx; push %rdx; push %rsi; push %rdi; push %r8; push %r9; push %r10; push %r11\n"
-        "    call tick\n"
-        "    pop %r11; pop %r10; pop %r9; pop %r8; pop %rdi; pop %rsi; pop %rdx; pop %rcx; pop %rax\n"
-        "    iretq\n");
-extern char tick_stub[];
+KVM_GUEST_START64(timer_main);
+KVM_GUEST_IRQ_STUB64(tick_stub, tick);
 
 static volatile uint32_t ticks;
 

@@ -13,20 +13,8 @@
 void pit_main(void);
 void tick(void);
 
-__asm__(".section .start, \"ax\"\n"
-        ".globl _start\n"
-        "_start:\n"
-        "    call pit_main\n"
-        "1:  cli\n"
-        "    hlt\n"
-        "    jmp 1b\n"
-        ".text\n"
-        "tick_stub:\n"
-        "    push %rax; push %rcx; push %rdx; push %rsi; push %rdi; push %r8; push %r9; push %r10; push %r11\n"
-        "    call tick\n"
-        "    pop %r11; pop %r10; pop %r9; pop %r8; pop %rdi; pop %rsi; pop %rdx; pop %rcx; pop %rax\n"
-        "    iretq\n");
-extern char tick_stub[];
+KVM_GUEST_START64(pit_main);
+KVM_GUEST_IRQ_STUB64(tick_stub, tick);
 
 static volatile uint32_t ticks;
 
