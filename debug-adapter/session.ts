@@ -17,7 +17,7 @@ import { currentBitness, describeStop, currentModeName, describePc } from './vmm
 import { loadDebugInfo, DebugInfo } from './program/debug-info';
 import { disassemble, Syntax } from './program/disassembler';
 import { Breakpoint, BreakpointStore, LineBinding } from './debugger/breakpoints';
-import { bindLineIn, breakpointsThatStop, toDapBreakpoint } from './debugger/dap-breakpoints';
+import { bindLineIn, breakpointsThatStop, dataBreakpointInfo, toDapBreakpoint } from './debugger/dap-breakpoints';
 import { GuestAddressSpace, MemoryReference, parseMemoryReference, linearRef } from './debugger/guest-address-space';
 import { disassembleAround } from './debugger/disassembly';
 import { VariableTree, MachineState, DataSymbol } from './debugger/variables';
@@ -705,21 +705,11 @@ export class KvmGuestSession extends LoggingDebugSession {
 
   protected override dataBreakpointInfoRequest(response: DebugProtocol.DataBreakpointInfoResponse, args: DebugProtocol.DataBreakpointInfoArguments): void {
     void this.guard(response, () => {
-      let address: bigint | undefined;
-      if (args.asAddress) address = parseMemoryReference(args.name)?.address;
-      else if (this.info?.symbols.lookup(args.name)) address = this.symbolValue(args.name);
-      else if (this.stopped) {
-        try {
-          address = evaluate(args.name, this.evalContext(this.stopped)).address;
-        } catch {
-          address = undefined;
-        }
-      }
-      const bytes = args.bytes ?? 4;
-      response.body =
-        address === undefined
-          ? { dataId: null, description: `'${args.name}' has no address to watch` }
-          : { dataId: `0x${address.toString(16)}:${bytes}`, description: `${bytes} bytes at 0x${address.toString(16)}`, accessTypes: this.watchKinds(), canPersist: true };
+      const stopped = this.stopped;
+      response.body = dataBreakpointInfo(args, {
+        symbol: this.symbolValue,
+        expression: stopped ? (n) => evaluate(n, this.evalContext(stopped)).address : undefined,
+      }, this.watchKinds());
       this.sendResponse(response);
     });
   }

@@ -5,7 +5,7 @@ import type { DebugProtocol } from '@vscode/debugprotocol';
 import type { DebugInfo } from '../program/debug-info';
 import { Breakpoint, hitConditionMet, LineBinding } from './breakpoints';
 import { EvalContext, evaluateCondition, interpolate } from '../inspect/expression';
-import { linearRef } from './guest-address-space';
+import { linearRef, parseMemoryReference } from './guest-address-space';
 
 export function toDapBreakpoint(bp: Breakpoint): DebugProtocol.Breakpoint {
   const out: DebugProtocol.Breakpoint = { id: bp.id, verified: bp.verified, message: bp.message };
@@ -55,4 +55,29 @@ export function breakpointsThatStop(at: Breakpoint[], ctx: EvalContext, say: { w
     stopping.push(bp.id);
   }
   return stopping;
+}
+
+/**
+ * The answer to DAP's dataBreakpointInfo: `name` as a memory reference (asAddress), a symbol, or an
+ * expression with an address (only while stopped); a name with none of these cannot be watched.
+ */
+export function dataBreakpointInfo(
+  args: DebugProtocol.DataBreakpointInfoArguments,
+  resolve: { symbol(name: string): bigint | undefined; expression?(name: string): bigint | undefined },
+  accessTypes: DebugProtocol.DataBreakpointAccessType[],
+): DebugProtocol.DataBreakpointInfoResponse['body'] {
+  let address: bigint | undefined;
+  if (args.asAddress) address = parseMemoryReference(args.name)?.address;
+  else address = resolve.symbol(args.name);
+  if (address === undefined && !args.asAddress && resolve.expression) {
+    try {
+      address = resolve.expression(args.name);
+    } catch {
+      address = undefined;
+    }
+  }
+  const bytes = args.bytes ?? 4;
+  return address === undefined
+    ? { dataId: null, description: `'${args.name}' has no address to watch` }
+    : { dataId: `0x${address.toString(16)}:${bytes}`, description: `${bytes} bytes at 0x${address.toString(16)}`, accessTypes, canPersist: true };
 }

@@ -18,7 +18,7 @@ import { loadDebugInfo, DebugInfo } from '../program/debug-info';
 import { disassemblePpc64, isPpc64Call } from '../program/ppc64-disassembler';
 import { EXIT_STATUS } from '../exit-status';
 import { Breakpoint, BreakpointStore, hitConditionMet, LineBinding } from './breakpoints';
-import { bindLineIn, breakpointsThatStop, toDapBreakpoint } from './dap-breakpoints';
+import { bindLineIn, breakpointsThatStop, dataBreakpointInfo, toDapBreakpoint } from './dap-breakpoints';
 import { EvalContext, evaluate, evaluateCondition } from '../inspect/expression';
 import { linearRef, parseMemoryReference } from './guest-address-space';
 
@@ -218,22 +218,15 @@ export class Ppc64Debugger {
         return this.dap.send(response);
       }
       case 'dataBreakpointInfo': {
-        // As the x86 session: an address (asAddress), a symbol, or an expression with an address.
-        const d = a as DebugProtocol.DataBreakpointInfoArguments;
-        let address: bigint | undefined;
-        if (d.asAddress) address = parseMemoryReference(d.name)?.address;
-        else if (this.info?.symbols.lookup(d.name)) address = BigInt(this.info.symbols.lookup(d.name)!.value);
-        else if (this.stopped) {
-          try {
-            address = evaluate(d.name, this.evalContext(this.stopped)).address;
-          } catch {
-            address = undefined;
-          }
-        }
-        const bytes = d.bytes ?? 4;
-        response.body = address === undefined
-          ? { dataId: null, description: `'${d.name}' has no address to watch` }
-          : { dataId: `0x${address.toString(16)}:${bytes}`, description: `${bytes} bytes at 0x${address.toString(16)}`, accessTypes: ['read', 'write', 'readWrite'], canPersist: true };
+        const info = this.info;
+        const stopped = this.stopped;
+        response.body = dataBreakpointInfo(a as DebugProtocol.DataBreakpointInfoArguments, {
+          symbol: (n) => {
+            const sym = info?.symbols.lookup(n);
+            return sym ? BigInt(sym.value) : undefined;
+          },
+          expression: stopped ? (n) => evaluate(n, this.evalContext(stopped)).address : undefined,
+        }, ['read', 'write', 'readWrite']);
         return this.dap.send(response);
       }
       case 'setDataBreakpoints': {

@@ -96,6 +96,13 @@ describe('README: kvm-guest info (text)', function () {
   });
 });
 
+/** A long-mode guest touching unmapped ports 0x70/0x71 and MMIO at 0xd0000000/4: reads, a write, a repeat. */
+const UNMAPPED_ACCESSES = [
+  '.code64', '.section .start, "ax"', '.globl _start', '_start:',
+  '    inb     $0x70, %al', '    outb    %al, $0x71', '    inb     $0x70, %al',
+  '    movl    $0xd0000000, %ebx', '    movl    (%rbx), %eax', '    movl    %eax, 4(%rbx)', '    movl    (%rbx), %ecx', '    hlt', '',
+].join('\n');
+
 describe('README: kvm-guest run --stats (text) [tcg: software CPU]', function () {
   this.timeout(120000);
 
@@ -121,11 +128,7 @@ describe('README: kvm-guest run --stats (text) [tcg: software CPU]', function ()
 
   it('counts each unmapped port and MMIO address by direction; no statistics without --stats', function () {
     const dir = tempGuests('stats', {
-      'um.S': [
-        '.code64', '.section .start, "ax"', '.globl _start', '_start:',
-        '    inb     $0x70, %al', '    outb    %al, $0x71', '    inb     $0x70, %al',
-        '    movl    $0xd0000000, %ebx', '    movl    (%rbx), %eax', '    movl    %eax, 4(%rbx)', '    movl    (%rbx), %ecx', '    hlt', '',
-      ].join('\n'),
+      'um.S': UNMAPPED_ACCESSES,
     });
     try {
       const src = path.join(dir, 'um.S');
@@ -152,11 +155,7 @@ describe('README: the `unmapped` field of --json [tcg: software CPU]', function 
 
   it('lists the first access to each unmapped port and MMIO address, once each, with direction and a guest RIP inside the program', function () {
     const dir = tempGuests('unmapped', {
-      'um.S': [
-        '.code64', '.section .start, "ax"', '.globl _start', '_start:',
-        '    inb     $0x70, %al', '    outb    %al, $0x71', '    inb     $0x70, %al',
-        '    movl    $0xd0000000, %ebx', '    movl    (%rbx), %eax', '    movl    %eax, 4(%rbx)', '    movl    (%rbx), %ecx', '    hlt', '',
-      ].join('\n'),
+      'um.S': UNMAPPED_ACCESSES,
     });
     try {
       const src = path.join(dir, 'um.S');
