@@ -118,9 +118,7 @@ export interface InterruptSource {
    * stop ('kicked'), or nothing can ever raise one ('never': the run ends halted, as before).
    */
   idle(ctl: Int32Array): 'pending' | 'kicked' | 'never';
-  /** Nanoseconds until a timer or an input poll may raise an interrupt on its own; undefined: none. */
-  nextEventNs(): bigint | undefined;
-  /** Whether anything can raise an interrupt while the guest runs (devices, an enabled local APIC). */
+  /** Whether anything can raise an interrupt while the guest runs (devices, an armed timer, one pending). */
   live(): boolean;
 }
 

@@ -84,14 +84,6 @@ export class InterruptPlatform implements InterruptSource {
     return live;
   }
 
-  nextEventNs(): bigint | undefined {
-    const timer = this.nanosecondsToTimers();
-    const live = this.sources.some((s) => s.mayRaise() && this.ioapic.hasUnmaskedSource([s.pin]));
-    const poll = live ? BigInt(POLL_MS * 1e6) : undefined;
-    if (timer === undefined) return poll;
-    return poll === undefined || timer < poll ? timer : poll;
-  }
-
   idle(ctl: Int32Array): 'pending' | 'kicked' | 'never' {
     for (;;) {
       const live = this.pollInputs();

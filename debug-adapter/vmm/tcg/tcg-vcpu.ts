@@ -588,12 +588,12 @@ export class TcgVcpu implements Vcpu {
       this.lastHookPc = undefined;
       this.stepStarted = false;
       this.pendingWatch = undefined;
-      const limits = this.interruptWindow();
+      const count = this.interruptWindow();
       let err: number;
       try {
         this.emulating = true;
-        this.counted = limits.count > 0;
-        err = this.lib.uc_emu_start(this.uc, rip, NEVER, limits.timeoutUs, limits.count);
+        this.counted = count > 0;
+        err = this.lib.uc_emu_start(this.uc, rip, NEVER, 0, count);
       } catch (e) {
         return { kind: 'internal-error', message: `uc_emu_start: ${e instanceof Error ? e.message : String(e)}` };
       } finally {
@@ -695,15 +695,15 @@ export class TcgVcpu implements Vcpu {
   }
 
   /**
-   * How long the next uc_emu_start may run (microseconds, 0 = no limit): an interrupt waiting for
-   * IF = 1 needs the run cut short now and then (Unicorn cannot tell us when STI, POPF or IRET sets
-   * IF), and a timer or an input poll needs it to end when they are due.
+   * The instruction count of the next uc_emu_start (0 = no limit): counted pieces while something
+   * can raise an interrupt (see LIVE_CHUNK_INSTRUCTIONS); and, while an interrupt waits for IF = 1,
+   * the IF-window hook (Unicorn cannot tell us when STI, POPF or IRET sets IF).
    */
-  private interruptWindow(): { timeoutUs: number; count: number } {
+  private interruptWindow(): number {
     const irq = this.env.interrupts;
     const waiting = irq.pending() !== undefined && !(this.state.readReg(X86.RFLAGS) & RFLAGS_IF);
     this.watchForIf(waiting);
-    return { count: irq.live() ? LIVE_CHUNK_INSTRUCTIONS : 0, timeoutUs: 0 };
+    return irq.live() ? LIVE_CHUNK_INSTRUCTIONS : 0;
   }
 
   /**
