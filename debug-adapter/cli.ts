@@ -3,7 +3,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import fs from 'node:fs';
-import { BuildFailure, parseMode, prepareGuest, UsageError } from './guest-setup';
+import { BuildFailure, parseIrqchip, parseMode, prepareGuest, UsageError } from './guest-setup';
 import { EXIT_STATUS, exitStatusOf, Outcome } from './exit-status';
 import { buildGuest } from './toolchain/build';
 import { ppc64ToolVersions } from './toolchain/ppc64-build';
@@ -14,7 +14,8 @@ import type { BuildDiagnostic } from './toolchain/diagnostics';
 import { ImageError } from './program/guest-image';
 import { BootedWorker, disposeWorker, Machine, prestartWorker, UnmappedEvent } from './vmm/machine';
 import { chooseAccelerator, isAcceleratorChoice } from './vmm/accelerators';
-import { ACCELERATOR_CHOICES, AcceleratorChoice } from './vmm/accelerator';
+import { ACCELERATOR_CHOICES, AcceleratorChoice, InterruptControllers } from './vmm/accelerator';
+import type { EventfdStats } from './vmm/io-thread/io-channel';
 import { acceleratorReport, AcceleratorReport } from './vmm/accelerator-report';
 import { describeStop, formatRegisters, registerRecord } from './vmm/stop-report';
 import { parseAddress } from './vmm/cpu-modes';
@@ -29,6 +30,7 @@ const USAGE = `Usage:
   kvm-guest run FILE [--mode ${CPU_MODES.join('|')}] [--memory SIZE] [--load-address ADDR]
                      [--entry ADDR|SEG:OFF] [--timeout SECONDS] [--peek ADDR:LEN]... [--stats] [--json]
                      [--accel auto|kvm|tcg] [--device virtio-rng|virtio-console]...
+                     [--irqchip auto|monitor|kernel] [--no-eventfds]
                      [--arch x86|ppc64] [--endian big|little]
                      [--cmdline TEXT] [--module FILE[=STRING]]...   (Multiboot kernels)
   kvm-guest build FILE [--mode MODE] [--arch x86|ppc64] [--endian big|little]
@@ -43,6 +45,9 @@ FILE is a guest source (.S, .s, .c; built first), an ELF, or a flat binary.
 A kernel with a Multiboot (v1 or v2) header is started as a Multiboot loader does (no --mode needed);
 --cmdline follows the kernel's name on its command line, --module loads a file as a module.
 --device: a virtio-mmio device (repeat for several; default: the source's "kvm-guest: devices=" comment).
+--irqchip: whose LAPIC, I/O APIC and PIT: monitor (the monitor's, on both accelerators), kernel (KVM's
+in-kernel ones, devices in a device thread with irqfd + ioeventfd; --no-eventfds: KVM_IRQ_LINE and MMIO
+exits instead), auto (default: kernel on KVM for machines with virtio devices, else monitor).
 Standard input goes to the guest (the UART's receive queue, or virtio-console when there is one).
 Exit status of run: 0 halted, 1 usage or other error, 2 build error, 3 triple fault (shutdown),
 4 timeout, 5 accelerator internal error or entry failure, 130 interrupted (Ctrl-C); a guest that
@@ -72,8 +77,17 @@ export interface RunResult {
   ports: Record<string, { in: number; out: number }>;
   mmio: Record<string, { read: number; write: number }>;
   unmapped: { space: string; address: string; write: boolean; rip: string }[];
-  /** Interrupts by I/O APIC input (what drives it, raised, delivered) and vectors the CPU took. */
-  interrupts?: { lines: { pin: number; source?: string; vector: number; raised: number; delivered: number }[]; vectors: Record<string, number> };
+  /**
+   * Interrupts by I/O APIC input (what drives it, raised, delivered) and vectors the CPU took — with
+   * KVM's in-kernel controllers (`controllers: "kernel"`) KVM delivers, so `delivered` and `vectors`
+   * are absent, and `eventfds` says what the device thread did without the vCPU leaving the kernel.
+   */
+  interrupts?: {
+    controllers: InterruptControllers;
+    lines: { pin: number; source?: string; vector: number; raised: number; delivered?: number }[];
+    vectors?: Record<string, number>;
+    eventfds?: EventfdStats;
+  };
   virtio?: { device: string; base: string; status: string[]; features: string[]; notifications: number; interrupts: number; queues: { name: string; size: number; served: number; availIdx: number; usedIdx: number }[] }[];
   /** Device reports of guest mistakes (a bad virtqueue, a refused interrupt…), each once. */
   deviceEvents: string[];
@@ -205,7 +219,10 @@ async function runCommand(file: string, opts: Record<string, string | boolean | 
       result.message = `interrupted (${interruptedBy}) before the guest started`;
       return finish();
     }
-    machine = await Machine.create({ ...prepared.machine, accelerator: chosen.info }, booted);
+    machine = await Machine.create(
+      { ...prepared.machine, accelerator: chosen.info, irqchip: parseIrqchip(opts.irqchip), eventfds: opts['no-eventfds'] !== true },
+      booted,
+    );
     booted = undefined;
     machine.onOutput((bytes) => {
       const b = Buffer.from(bytes);
@@ -295,10 +312,10 @@ function forwardStdin(machine: Machine): () => void {
 }
 
 function interruptCounts(stop: StopInfo): NonNullable<RunResult['interrupts']> {
-  return {
-    lines: stop.devices.ioapic.filter((e) => e.source !== undefined || e.raised > 0).map((e) => ({ pin: e.pin, source: e.source, vector: e.vector, raised: e.raised, delivered: e.delivered })),
-    vectors: Object.fromEntries(Object.entries(stop.devices.interruptsTaken).map(([v, n]) => [L.hex(Number(v)), n])),
-  };
+  const d = stop.devices;
+  const lines = d.ioapic.filter((e) => e.source !== undefined || e.raised > 0).map((e) => ({ pin: e.pin, source: e.source, vector: e.vector, raised: e.raised, delivered: e.delivered }));
+  if (d.controllers === 'kernel') return { controllers: 'kernel', lines, eventfds: d.eventfds };
+  return { controllers: 'monitor', lines, vectors: Object.fromEntries(Object.entries(d.interruptsTaken).map(([v, n]) => [L.hex(Number(v)), n])) };
 }
 
 function formatStats(stop: StopInfo): string {
@@ -316,11 +333,21 @@ function formatStats(stop: StopInfo): string {
     for (const [a, c] of mmio) lines.push(`  ${L.hex(Number(a)).padEnd(12)} read ${c.read}  write ${c.write}`);
   }
   const irq = interruptCounts(stop);
-  if (irq.lines.length || Object.keys(irq.vectors).length) {
-    lines.push('interrupts by I/O APIC input:');
-    for (const l of irq.lines) lines.push(`  input ${String(l.pin).padEnd(3)} ${(l.source ?? '').padEnd(28)} vector ${L.hex(l.vector).padEnd(5)} raised ${l.raised}  delivered ${l.delivered}`);
-    lines.push('interrupts taken by vector:');
-    for (const [v, n] of Object.entries(irq.vectors)) lines.push(`  ${v.padEnd(6)} ${n}`);
+  if (irq.lines.length || Object.keys(irq.vectors ?? {}).length) {
+    lines.push(`interrupts by I/O APIC input${irq.controllers === 'kernel' ? ' (KVM\'s in-kernel I/O APIC and LAPIC deliver them)' : ''}:`);
+    for (const l of irq.lines)
+      lines.push(`  input ${String(l.pin).padEnd(3)} ${(l.source ?? '').padEnd(28)} vector ${L.hex(l.vector).padEnd(5)} raised ${l.raised}${l.delivered !== undefined ? `  delivered ${l.delivered}` : ''}`);
+    if (irq.vectors) {
+      lines.push('interrupts taken by vector:');
+      for (const [v, n] of Object.entries(irq.vectors)) lines.push(`  ${v.padEnd(6)} ${n}`);
+    }
+  }
+  const e = irq.eventfds;
+  if (e) {
+    lines.push('work done without an exit to user space (device thread):');
+    lines.push(`  ${String(e.ioeventfdNotifications).padStart(6)} queue notifications through ioeventfd (each an MMIO exit otherwise)`);
+    lines.push(`  ${String(e.irqfdInjections).padStart(6)} interrupts asserted through irqfd${e.irqLineCalls ? `; ${e.irqLineCalls} line changes by KVM_IRQ_LINE` : ''}`);
+    lines.push(`  ${String(e.haltChecks).padStart(6)} halt checks (kicks of a vCPU asleep in HLT, to see whether it halted for good)`);
   }
   for (const v of stop.devices.virtio) {
     lines.push(`${v.name} at ${L.hex(v.base)}: status ${v.statusNames.join('|') || '0'}, ${v.notifications} notifications, ${v.interrupts} interrupts`);
@@ -436,6 +463,8 @@ export async function main(argv: string[]): Promise<number> {
         timeout: { type: 'string' },
         peek: { type: 'string', multiple: true },
         device: { type: 'string', multiple: true },
+        irqchip: { type: 'string' },
+        'no-eventfds': { type: 'boolean' },
         cmdline: { type: 'string' },
         module: { type: 'string', multiple: true },
         stats: { type: 'boolean' },

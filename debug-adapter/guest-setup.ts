@@ -12,6 +12,7 @@ import { defaultEntry, describeEntry, EntryPoint, parseAddress, parseEntry } fro
 import * as L from './vmm/guest-layout';
 import { checkImagePlacement, MachineOptions } from './vmm/machine';
 import { OutputDevice, VIRTIO_DEVICE_KINDS, VirtioDeviceKind } from './vmm/vcpu-protocol';
+import { IRQCHIP_CHOICES, IrqchipChoice } from './vmm/accelerator';
 import { findMultibootHeader, MultibootHeader } from './program/multiboot-header';
 import { loadMultibootImage, MultibootFormat } from './program/multiboot-loader';
 import { MultibootBoot, planMultiboot } from './vmm/multiboot-info';
@@ -67,6 +68,13 @@ export class BuildFailure extends Error {
     super(message);
     this.name = 'BuildFailure';
   }
+}
+
+/** `--irqchip` / the `irqchip` launch attribute. */
+export function parseIrqchip(v: unknown): IrqchipChoice {
+  if (v === undefined) return 'auto';
+  if ((IRQCHIP_CHOICES as readonly unknown[]).includes(v)) return v as IrqchipChoice;
+  throw new UsageError(`unknown irqchip '${String(v)}': choose one of ${IRQCHIP_CHOICES.join(', ')}`);
 }
 
 /** Checks device names; says which exist when one does not. */

@@ -24,6 +24,16 @@ export const LAUNCH_SCHEMA: Record<keyof Omit<LaunchArguments, '__restart' | 'no
     type: 'array', items: { type: 'string', enum: ['virtio-rng', 'virtio-console'] },
     description: 'virtio-mmio devices, listed in start_info (EBX/RBX): device i at 0xFEB00000 + 0x200·i on I/O APIC input 16 + i. Default: the source\'s "kvm-guest: devices=…" comment.',
   },
+  irqchip: {
+    type: 'string', enum: ['auto', 'monitor', 'kernel'],
+    description: 'Whose local APIC, I/O APIC and PIT: "monitor" (the monitor\'s, on both accelerators: every APIC access and HLT exits to user space), "kernel" (KVM\'s in-kernel ones; the virtio devices run in a device thread woken by ioeventfd and raising interrupts by irqfd), "auto" (kernel on KVM for a machine with virtio devices, else monitor).',
+    default: 'auto',
+  },
+  eventfds: {
+    type: 'boolean',
+    description: 'With KVM\'s in-kernel controllers: irqfd and ioeventfd where KVM offers them (false: KVM_IRQ_LINE, and queue notifications by MMIO exit).',
+    default: true,
+  },
   cmdline: {
     type: 'string',
     description: 'Multiboot kernels: the command line the kernel gets after its own name (as GRUB and QEMU pass it). The kernel is recognised by its Multiboot or Multiboot2 header; no "mode" is needed.',

@@ -6,7 +6,7 @@ import {
   OutputEvent, StoppedEvent, TerminatedEvent, Thread,
 } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import { BuildFailure, prepareGuest, PreparedGuest, UsageError } from './guest-setup';
+import { BuildFailure, prepareGuest, PreparedGuest, UsageError, parseIrqchip } from './guest-setup';
 import { Machine, prestartWorker, BootedWorker, disposeWorker } from './vmm/machine';
 import type { StopInfo, OutputDevice, DebugRun } from './vmm/vcpu-protocol';
 import type { Regs, SRegs } from './vmm/cpu-state';
@@ -42,6 +42,10 @@ export interface LaunchArguments extends DebugProtocol.LaunchRequestArguments {
   serial?: OutputDevice[] | 'all' | 'none';
   /** virtio devices ("virtio-rng", "virtio-console"); default: the source's devices= comment. */
   devices?: string[];
+  /** Whose interrupt controllers: auto, monitor or kernel (KVM's). */
+  irqchip?: string;
+  /** With KVM's controllers: irqfd and ioeventfd (default true). */
+  eventfds?: boolean;
   timeout?: number;
   disassemblySyntax?: Syntax;
   cwd?: string;
@@ -322,7 +326,10 @@ export class KvmGuestSession extends LoggingDebugSession {
 
     if (prepared.boot) this.console(bootSummary(prepared.boot));
     this.console(this.describeBreakpointMethod());
-    const machine = await Machine.create({ ...prepared.machine, accelerator: this.accelerator }, this.booted ?? prestartWorker());
+    const machine = await Machine.create(
+      { ...prepared.machine, accelerator: this.accelerator, irqchip: parseIrqchip(args.irqchip), eventfds: args.eventfds !== false },
+      this.booted ?? prestartWorker(),
+    );
     this.booted = undefined;
     this.machine = machine;
     this.dead = undefined;

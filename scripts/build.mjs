@@ -22,6 +22,7 @@ await build({
     cli: 'debug-adapter/cli-entry.ts',
     'debug-adapter': 'debug-adapter/adapter-entry.ts',
     'vcpu-worker': 'debug-adapter/vmm/vcpu-worker.ts',
+    'io-worker': 'debug-adapter/vmm/io-worker.ts',
     'language-server': 'language/server-entry.ts',
   },
   outdir: 'dist',

@@ -7,10 +7,13 @@ const hex = (v: number): string => '0x' + v.toString(16);
 /** `.irq`: the local APIC, each I/O APIC entry that is connected or programmed, and the vectors taken. */
 export function irqText(d: DevicesSnapshot): string {
   const l = d.lapic;
+  const kernel = d.controllers === 'kernel';
   const lines = [
+    ...(kernel ? ['KVM\'s in-kernel interrupt controllers (KVM_GET_LAPIC, KVM_GET_IRQCHIP): KVM delivers, so per-vector counts are not kept'] : []),
     `local APIC at 0xfee00000: ${l.enabled ? 'enabled' : 'software-disabled (SVR bit 8 clear: interrupts are held)'}, TPR ${hex(l.tpr)}, PPR ${hex(l.ppr)}`,
-    `  IRR ${l.irr.map(hex).join(' ') || '—'}   ISR ${l.isr.map(hex).join(' ') || '—'}   EOIs ${l.eois}`,
-    `  timer: ${l.timer.initial === 0 ? 'stopped' : `${l.timer.mode}, vector ${hex(l.timer.vector)}${l.timer.masked ? ' (masked)' : ''}, initial ${l.timer.initial}, current ${l.timer.current}, divide ${l.timer.divide}`}, fired ${l.timer.fired}`,
+    `  IRR ${l.irr.map(hex).join(' ') || '—'}   ISR ${l.isr.map(hex).join(' ') || '—'}${l.eois !== undefined ? `   EOIs ${l.eois}` : ''}`,
+    `  timer: ${l.timer.initial === 0 ? 'stopped' : `${l.timer.mode}, vector ${hex(l.timer.vector)}${l.timer.masked ? ' (masked)' : ''}, initial ${l.timer.initial}, current ${l.timer.current}, divide ${l.timer.divide}`}` +
+      `${l.timer.fired !== undefined ? `, fired ${l.timer.fired}` : ''}`,
     'I/O APIC at 0xfec00000 (inputs connected or programmed):',
   ];
   if (d.ioapic.length === 0) lines.push('  (none)');
@@ -18,10 +21,16 @@ export function irqText(d: DevicesSnapshot): string {
     lines.push(
       `  input ${String(e.pin).padEnd(2)} ${e.masked ? 'masked  ' : 'unmasked'} vector ${hex(e.vector).padEnd(5)} ${e.level ? 'level' : 'edge '} ` +
         `${e.activeLow ? 'active-low ' : ''}${e.deliveryMode} → ${e.logical ? 'logical' : 'APIC ID'} ${hex(e.destination)}` +
-        `${e.remoteIrr ? ' Remote-IRR' : ''}${e.asserted ? ' asserted' : ''}  raised ${e.raised}, delivered ${e.delivered}${e.source ? `  ← ${e.source}` : ''}`,
+        `${e.remoteIrr ? ' Remote-IRR' : ''}${e.asserted ? ' asserted' : ''}  raised ${e.raised}${e.delivered !== undefined ? `, delivered ${e.delivered}` : ''}${e.source ? `  ← ${e.source}` : ''}`,
     );
   const taken = Object.entries(d.interruptsTaken);
-  lines.push(`vectors taken by the CPU: ${taken.length ? taken.map(([v, n]) => `${hex(Number(v))} ×${n}`).join(', ') : 'none'}`);
+  if (!kernel) lines.push(`vectors taken by the CPU: ${taken.length ? taken.map(([v, n]) => `${hex(Number(v))} ×${n}`).join(', ') : 'none'}`);
+  const e = d.eventfds;
+  if (e)
+    lines.push(
+      `device thread: ${e.ioeventfdNotifications} notifications by ioeventfd, ${e.irqfdInjections} interrupts by irqfd` +
+        `${e.irqLineCalls ? `, ${e.irqLineCalls} KVM_IRQ_LINE calls` : ''}, ${e.haltChecks} halt checks — none of them an exit to user space`,
+    );
   return lines.join('\n');
 }
 

@@ -12,12 +12,35 @@ import type { CpuState, Regs, SRegs } from './cpu-state';
 import type { MmioBus, PortBus, UnmappedAccess } from './devices/bus';
 import type { ExitCounters } from './exit-counters';
 import type { GuestExitLatch } from './devices/isa-debug-exit';
+import type { RedirectionInfo } from './devices/ioapic';
+import type { LocalApicInfo } from './devices/local-apic';
 
 export type AcceleratorName = 'kvm' | 'tcg';
 export type AcceleratorChoice = AcceleratorName | 'auto';
 export const ACCELERATOR_CHOICES: readonly AcceleratorChoice[] = ['auto', 'kvm', 'tcg'];
 
 export type WatchKind = 'read' | 'write' | 'readWrite';
+
+/**
+ * Who models the local APIC, I/O APIC and PIT: the monitor (both accelerators; KVM injects with
+ * KVM_INTERRUPT and every APIC access and HLT exits to user space) or KVM in the kernel
+ * (KVM_CREATE_IRQCHIP + KVM_CREATE_PIT2; the virtio devices then run in a device thread).
+ */
+export type InterruptControllers = 'monitor' | 'kernel';
+export type IrqchipChoice = 'auto' | InterruptControllers;
+export const IRQCHIP_CHOICES: readonly IrqchipChoice[] = ['auto', 'monitor', 'kernel'];
+
+/** How a VM's interrupts are to be wired (resolved by the accelerator against what its host offers). */
+export interface InterruptWiring {
+  /** auto: KVM's in-kernel controllers when the machine has virtio devices and KVM offers them. */
+  irqchip: IrqchipChoice;
+  /** With KVM's controllers: irqfd and ioeventfd where offered (else KVM_IRQ_LINE and MMIO exits). */
+  eventfds: boolean;
+  /** Whether the machine has virtio devices (what `auto` decides on). */
+  devices: boolean;
+}
+
+export const DEFAULT_WIRING: InterruptWiring = { irqchip: 'auto', eventfds: true, devices: false };
 
 export interface AcceleratorCapabilities {
   /** Breakpoints armed natively at once (KVM: the four debug registers, or 0; software CPU: unlimited). */
@@ -145,6 +168,10 @@ export interface Vcpu {
   kickHandle(): KickHandle;
   /** Rows for the machine view: what this vCPU is made of (run area, engine handle…). */
   describe(): Record<string, string>;
+  /** With KVM's in-kernel controllers: their state as the views show it (the monitor's are read directly). */
+  kernelInterruptControllers?(): { ioapic: RedirectionInfo[]; lapic: LocalApicInfo } | undefined;
+  /** KVM: the vCPU's binary statistics fd, for the device thread's halt checks. */
+  statisticsFd?(): number | undefined;
   close(): void;
 }
 
@@ -171,6 +198,8 @@ export interface MemoryRegionInfo {
  */
 export interface VmBackend {
   readonly info: AcceleratorInfo;
+  /** Set when KVM's in-kernel interrupt controllers serve this VM: what the device thread needs. */
+  readonly kernelIrqchip?: { vmFd: number; eventfds: boolean };
   /** Accelerator-specific part of the worker's init message (structured-clonable). */
   vcpuInit(): unknown;
   /** Called with the worker's kick handle once the vCPU exists. */

@@ -1,7 +1,7 @@
 // Choosing the accelerator: `auto` takes KVM when /dev/kvm opens and can create a VM, else the
 // software CPU; `kvm` and `tcg` insist. Says once, in one line, which and why. Each accelerator's
 // module is loaded only when it is tried.
-import type { AcceleratorChoice, AcceleratorInfo, VmBackend } from './accelerator';
+import type { AcceleratorChoice, AcceleratorInfo, InterruptWiring, VmBackend } from './accelerator';
 import { ACCELERATOR_CHOICES } from './accelerator';
 import type { GuestMemory } from './guest-memory';
 
@@ -65,7 +65,7 @@ function shortKvmProblem(message: string): string {
   return `KVM cannot be used (${message.replace(/\.$/, '')})`;
 }
 
-/** The main-thread side of a VM on `info`'s accelerator, over `memory`. */
-export function createVmBackend(info: AcceleratorInfo, memory: GuestMemory): VmBackend {
-  return info.name === 'kvm' ? new (kvm().KvmVm)(info, memory) : new (tcg().TcgVm)(info, memory);
+/** The main-thread side of a VM on `info`'s accelerator, over `memory`, its interrupts wired as `wiring` asks. */
+export function createVmBackend(info: AcceleratorInfo, memory: GuestMemory, wiring: InterruptWiring): VmBackend {
+  return info.name === 'kvm' ? new (kvm().KvmVm)(info, memory, wiring) : new (tcg().TcgVm)(info, memory, wiring);
 }

@@ -16,6 +16,11 @@ const c_munmap = lib.func('int munmap(void *addr, size_t len)');
 const c_syscall0 = lib.func('long syscall(long nr)');
 const c_syscall3 = lib.func('long syscall(long nr, long a, long b, long c)');
 const c_getpid = lib.func('int getpid()');
+const c_eventfd = lib.func('int eventfd(unsigned int initval, int flags)');
+const c_read = lib.func('long read(int fd, _Out_ uint8_t *buf, size_t count)');
+const c_write = lib.func('long write(int fd, const uint8_t *buf, size_t count)');
+const c_pread = lib.func('long pread(int fd, _Out_ uint8_t *buf, size_t count, int64_t offset)');
+const c_poll = lib.func('int poll(_Inout_ uint8_t *fds, unsigned long nfds, int timeout)');
 
 export const O_RDWR = 2;
 export const O_CLOEXEC = 0o2000000;
@@ -25,6 +30,9 @@ export const MAP_SHARED = 1;
 export const MAP_PRIVATE = 2;
 export const MAP_ANONYMOUS = 0x20;
 export const MAP_NORESERVE = 0x4000;
+export const EFD_NONBLOCK = 0o4000;
+export const EFD_CLOEXEC = 0o2000000;
+export const POLLIN = 1;
 const SYS_gettid = 186;
 const SYS_tgkill = 234;
 
@@ -125,4 +133,47 @@ export function getpid(): number {
 /** Sends `signal` to one thread of process `pid`. */
 export function tgkill(pid: number, tid: number, signal: number): number {
   return Number(c_syscall3(SYS_tgkill, pid, tid, signal));
+}
+
+/** A non-blocking eventfd: a 64-bit counter the kernel (KVM) or another thread adds to. */
+export function eventfd(what: string): number {
+  const fd = c_eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC) as number;
+  if (fd < 0) throw new SysError(`eventfd (${what})`, koffi.errno());
+  return fd;
+}
+
+const counterBuf = Buffer.alloc(8);
+
+/** Adds `n` to an eventfd's counter (wakes its readers). */
+export function signalEventfd(fd: number, n = 1n): void {
+  counterBuf.writeBigUInt64LE(n);
+  c_write(fd, counterBuf, 8);
+}
+
+/** Takes an eventfd's counter (how many signals since the last read), 0 when none. */
+export function drainEventfd(fd: number): bigint {
+  const r = Number(c_read(fd, counterBuf, 8));
+  return r === 8 ? counterBuf.readBigUInt64LE() : 0n;
+}
+
+/** pread into `buf` at `offset`; returns the bytes read or throws. */
+export function pread(fd: number, buf: Buffer, offset: number, what: string): number {
+  const r = Number(c_pread(fd, buf, buf.length, offset));
+  if (r < 0) throw new SysError(what, koffi.errno());
+  return r;
+}
+
+/**
+ * Waits up to `timeoutMs` until one of `fds` is readable; returns which are (POLLIN or an error
+ * condition), possibly none. EINTR counts as none.
+ */
+export function pollReadable(fds: readonly number[], timeoutMs: number): boolean[] {
+  const buf = Buffer.alloc(8 * fds.length);
+  fds.forEach((fd, i) => {
+    buf.writeInt32LE(fd, i * 8);
+    buf.writeInt16LE(POLLIN, i * 8 + 4);
+  });
+  const r = c_poll(buf, fds.length, timeoutMs) as number;
+  if (r <= 0) return fds.map(() => false);
+  return fds.map((_, i) => buf.readInt16LE(i * 8 + 6) !== 0);
 }

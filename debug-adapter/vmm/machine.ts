@@ -2,7 +2,9 @@
 // the vCPU worker. The main thread uses this; it never blocks on the guest. Nothing here knows an
 // accelerator's API: it sees the accelerator by name and capabilities (accelerator.ts).
 import path from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker } from 'node:worker_threads';
+import * as libc from './libc';
+import type { IoWorkerInit, IoWorkerMessage } from './io-worker';
 import type { CpuMode } from '../toolchain/modes';
 import type { GuestImage } from '../program/guest-image';
 import { ImageError } from '../program/guest-image';
@@ -12,7 +14,7 @@ import * as L from './guest-layout';
 import { ByteRing } from './byte-ring';
 import type { UnmappedAccess } from './devices/bus';
 import type { Regs, SRegs } from './cpu-state';
-import type { AcceleratorInfo, DebugArm, MemoryRegionInfo, VmBackend } from './accelerator';
+import type { AcceleratorInfo, DebugArm, IrqchipChoice, MemoryRegionInfo, VmBackend } from './accelerator';
 import { chooseAccelerator, createVmBackend } from './accelerators';
 import { IOAPIC_BASE } from './devices/ioapic';
 import { memoryMap, StartInfo, writeStartInfo } from './start-info';
@@ -31,6 +33,10 @@ export interface MachineOptions {
   devices?: VirtioDeviceKind[];
   /** What runs the vCPU (default: chooseAccelerator('auto')). */
   accelerator?: AcceleratorInfo;
+  /** Whose interrupt controllers (default auto: KVM's in-kernel ones for machines with virtio devices, where offered). */
+  irqchip?: IrqchipChoice;
+  /** With KVM's controllers: irqfd and ioeventfd where offered (default true). */
+  eventfds?: boolean;
   /** Boot as a Multiboot loader does: the information structure and modules instead of start_info. */
   multiboot?: { plan: MultibootPlan; boot: MultibootBoot; /** For the views: how the kernel was loaded, in a line. */ summary: string };
 }
@@ -128,6 +134,8 @@ export class Machine {
   private readonly ctl = new Int32Array(new SharedArrayBuffer(CTL.SIZE * 4));
   private readonly output = new ByteRing(1 << 16);
   private readonly input = new ByteRing(1 << 12);
+  /** KVM's in-kernel irqchip: the device thread, its console rings and the eventfd that wakes it. */
+  private deviceThread?: { worker: Worker; output: ByteRing; input: ByteRing; requestFd: number };
   private readonly queue: Pending[] = [];
   private running = false;
   private destroyed = false;
@@ -145,7 +153,9 @@ export class Machine {
     this.accelerator = options.accelerator ?? chooseAccelerator('auto').info;
     this.memory = new GuestMemory(options.memorySize);
     try {
-      this.vm = createVmBackend(this.accelerator, this.memory);
+      this.vm = createVmBackend(this.accelerator, this.memory, {
+        irqchip: options.irqchip ?? 'auto', eventfds: options.eventfds ?? true, devices: (options.devices ?? []).length > 0,
+      });
     } catch (e) {
       this.memory.release();
       throw e;
@@ -176,7 +186,43 @@ export class Machine {
     return m;
   }
 
+  /**
+   * KVM's in-kernel irqchip: the virtio devices run in their own thread (io-worker.ts),
+   * which KVM wakes through eventfds; the vCPU thread reaches it through the returned channel.
+   */
+  private async startDeviceThread(): Promise<WorkerInit['deviceThread']> {
+    const k = this.vm.kernelIrqchip;
+    if (!k) return undefined;
+    const worker = new Worker(path.join(__dirname, 'io-worker.js'));
+    const requestFd = libc.eventfd('device thread requests');
+    const dt = (this.deviceThread = { worker, output: new ByteRing(1 << 16), input: new ByteRing(1 << 12), requestFd });
+    const { port1, port2 } = new MessageChannel();
+    const flag = new SharedArrayBuffer(4);
+    const ready = new Promise<void>((resolve, reject) => {
+      worker.on('message', (m: IoWorkerMessage) => {
+        if (m.type === 'ready') resolve();
+        else if (m.type === 'error') {
+          reject(new Error(`device thread: ${m.message}`));
+          this.failAll(new Error(`device thread: ${m.message}`));
+        } else for (const l of this.deviceEventListeners) l(m.message);
+      });
+      worker.once('error', (e) => {
+        reject(e);
+        this.failAll(e);
+      });
+    });
+    const init: IoWorkerInit = {
+      vmFd: k.vmFd, memAddress: this.memory.hostAddress, memSize: this.memory.size, devices: this.options.devices ?? [], eventfds: k.eventfds,
+      channel: { port: port2, flag, requestFd }, output: dt.output.sab, input: dt.input.sab,
+      consoleOutput: (this.options.outputDevices ?? OUTPUT_DEVICES).includes('virtio-console'),
+    };
+    worker.postMessage(init, [port2]);
+    await ready;
+    return { port: port1, flag, requestFd };
+  }
+
   private async startWorker(booted: BootedWorker): Promise<void> {
+    const deviceThread = await this.startDeviceThread();
     await booted.ready;
     const worker = (this.worker = booted.worker);
     this.nativeBreakpoints = this.accelerator.capabilities.nativeBreakpoints;
@@ -194,12 +240,13 @@ export class Machine {
       outputDevices: this.options.outputDevices ?? [...OUTPUT_DEVICES],
       devices: this.options.devices ?? [],
       bootRegisters: this.options.multiboot ? multibootRegisters(this.options.multiboot.plan) : undefined,
+      deviceThread,
     };
     worker.on('message', (m: WorkerResponse) => this.onMessage(m));
     worker.on('error', (e) => this.failAll(e));
     worker.on('exit', () => this.failAll(new Error('the vCPU worker exited')));
     const ready = this.expect('ready');
-    worker.postMessage(init);
+    worker.postMessage(init, deviceThread ? [deviceThread.port] : []);
     const r = await ready;
     if (r.type !== 'ready') return;
     this.vm.attach(r.kick);
@@ -256,24 +303,37 @@ export class Machine {
   }
 
   private drainOutput(): void {
-    if (this.output.pending() === 0) return;
-    const bytes = this.output.read();
-    for (const l of this.outputListeners) l(bytes);
+    for (const ring of this.outputRings()) {
+      if (ring.pending() === 0) continue;
+      const bytes = ring.read();
+      for (const l of this.outputListeners) l(bytes);
+    }
+  }
+
+  /** The vCPU thread's serial output, and the device thread's console output when there is one. */
+  private outputRings(): ByteRing[] {
+    return this.deviceThread ? [this.output, this.deviceThread.output] : [this.output];
   }
 
   private startOutputPump(): void {
     this.pumping = true;
-    const loop = async (): Promise<void> => {
-      while (this.pumping) {
-        await this.output.waitForData(100);
-        this.drainOutput();
-      }
-    };
-    void loop();
+    for (const ring of this.outputRings()) {
+      const loop = async (): Promise<void> => {
+        while (this.pumping) {
+          await ring.waitForData(100);
+          this.drainOutput();
+        }
+      };
+      void loop();
+    }
   }
 
-  /** Bytes for the UART / pseudo-serial receive queue. */
+  /**
+   * Bytes for the UART / pseudo-serial receive queue and the virtio console. With a device thread
+   * each side gets its own copy (the guest reads whichever device it drives).
+   */
   sendInput(bytes: Uint8Array): number {
+    if (this.deviceThread) this.deviceThread.input.write(bytes);
     return this.input.write(bytes);
   }
 
@@ -396,6 +456,10 @@ export class Machine {
         /* the worker is gone already */
       }
       await this.worker.terminate();
+    }
+    if (this.deviceThread) {
+      await this.deviceThread.worker.terminate();
+      libc.close(this.deviceThread.requestFd);
     }
     this.drainOutput();
     this.vm.destroy();

@@ -7,7 +7,8 @@ import type { RedirectionInfo } from './devices/ioapic';
 import type { LocalApicInfo } from './devices/local-apic';
 import type { VirtioSnapshot } from './devices/virtio/virtio-snapshot';
 import type { DescriptorEntry } from './devices/virtio/virtqueue';
-import type { AcceleratorName, DebugArm, KickHandle, MemoryAccess, Watch } from './accelerator';
+import type { AcceleratorName, DebugArm, InterruptControllers, KickHandle, MemoryAccess, Watch } from './accelerator';
+import type { EventfdStats, IoChannelInit } from './io-thread/io-channel';
 
 /** Devices whose output can be forwarded to the serial stream. */
 export type OutputDevice = 'uart' | 'debugcon' | 'pseudo-serial' | 'virtio-console';
@@ -19,11 +20,15 @@ export const VIRTIO_DEVICE_KINDS: readonly VirtioDeviceKind[] = ['virtio-rng', '
 
 /** The interrupt controllers and virtio devices as of a stop (views, `.virtio`, `.irq`, --stats). */
 export interface DevicesSnapshot {
+  /** Whose LAPIC, I/O APIC and PIT these are: the monitor's, or KVM's in-kernel ones. */
+  controllers: InterruptControllers;
   ioapic: RedirectionInfo[];
   lapic: LocalApicInfo;
   /** Vectors the CPU took (delivered through the IDT/IVT), and how often. */
   interruptsTaken: Record<number, number>;
   virtio: (VirtioSnapshot & { descriptorTables: DescriptorEntry[][] })[];
+  /** KVM's in-kernel controllers: what the device thread did without the vCPU leaving the kernel. */
+  eventfds?: EventfdStats;
 }
 
 /** Int32 slots of the control SharedArrayBuffer. */
@@ -54,6 +59,8 @@ export interface WorkerInit {
   devices: VirtioDeviceKind[];
   /** Registers a boot protocol sets on top of the mode's initial state (Multiboot: EAX = magic, EBX = info). */
   bootRegisters?: { rax: bigint; rbx: bigint };
+  /** KVM's in-kernel controllers: the virtio devices live in the device thread, reached through this. */
+  deviceThread?: IoChannelInit;
 }
 
 /**

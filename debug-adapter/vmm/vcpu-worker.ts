@@ -13,10 +13,13 @@ import { fwCfgFiles } from './fw-cfg-files';
 import { GuestExitLatch, IsaDebugExit, ISA_DEBUG_EXIT_PORT, ISA_DEBUG_EXIT_PORTS } from './devices/isa-debug-exit';
 import { InterruptPlatform } from './devices/interrupt-platform';
 import { PIT_BASE, PIT_PORTS } from './devices/pit8254';
-import { attachVirtioDevices } from './devices/virtio-slots';
+import { attachVirtioDevices, virtioSnapshots } from './devices/virtio-slots';
+import { IoClient, IoSnapshot, RemoteMmioWindow } from './io-thread/io-channel';
+import type { InterruptSource } from './accelerator';
 import { IOAPIC_BASE, IOAPIC_WINDOW } from './devices/ioapic';
 import { LAPIC_BASE, LAPIC_WINDOW } from './devices/local-apic';
 import { ExitCounters } from './exit-counters';
+import * as L from './guest-layout';
 import { debugRun } from './debug-engine';
 import { createVcpu } from './vcpu-factory';
 import type { Vcpu, VcpuEnvironment, VcpuExit } from './accelerator';
@@ -24,8 +27,6 @@ import { NO_DEBUG } from './accelerator';
 import { CTL, DevicesSnapshot, OutputDevice, STOP_REQUEST, StopInfo, StopReason, WorkerInit, WorkerRequest, WorkerResponse } from './vcpu-protocol';
 
 const port = parentPort!;
-/** Descriptor-table entries per queue in each stop's device snapshot. */
-const DESCRIPTORS_SHOWN = 16;
 const post = (m: WorkerResponse): void => port.postMessage(m);
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
@@ -39,6 +40,9 @@ port.once('message', (init: WorkerInit) => {
   }
 });
 post({ type: 'booted' });
+
+/** With KVM's in-kernel controllers nothing is left for the vCPU to deliver: KVM's LAPIC does it all. */
+const KVM_DELIVERS: InterruptSource = { pending: () => undefined, acknowledge: () => undefined, idle: () => 'never', live: () => false };
 
 function serve(init: WorkerInit): void {
   const ctl = new Int32Array(init.ctl);
@@ -86,14 +90,50 @@ function serve(init: WorkerInit): void {
     reported.add(message);
     post({ type: 'device-event', message });
   };
-  const interrupts = new InterruptPlatform(reportDeviceEvent);
-  mmio.register(interrupts.ioapic, IOAPIC_BASE, IOAPIC_WINDOW);
-  mmio.register(interrupts.lapic, LAPIC_BASE, LAPIC_WINDOW);
-  ports.register(interrupts.pit, PIT_BASE, PIT_PORTS);
-
-  const virtio = attachVirtioDevices(init.devices, {
-    ram: memory, mmio, interrupts, consoleOut: sinkFor('virtio-console'), consoleIn: input, report: reportDeviceEvent,
-  });
+  // The interrupt controllers and virtio devices: the monitor's, served on this thread, or (KVM's
+  // in-kernel irqchip) KVM's controllers with the devices in the device thread.
+  const deviceThread = init.deviceThread ? new IoClient(init.deviceThread) : undefined;
+  let interrupts: InterruptSource;
+  let devicesSnapshot: () => DevicesSnapshot;
+  if (deviceThread) {
+    interrupts = KVM_DELIVERS;
+    init.devices.forEach((kind, i) =>
+      mmio.register(new RemoteMmioWindow(`${kind} (device thread)`, deviceThread), L.VIRTIO_MMIO_BASE + i * L.VIRTIO_MMIO_STRIDE, L.VIRTIO_MMIO_WINDOW));
+    devicesSnapshot = () => {
+      const io = deviceThread.call<IoSnapshot>({ op: 'snapshot' });
+      const controllers = cpu.kernelInterruptControllers!()!;
+      // As the monitor's view does: the inputs a device drives or the guest programmed (KVM resets them masked, vector 0).
+      const ioapic = controllers.ioapic.flatMap((e) => {
+        const line = io.lines.find((l) => l.pin === e.pin);
+        if (line) return [{ ...e, source: line.source, raised: line.raised, asserted: line.asserted }];
+        return !e.masked || e.vector !== 0 ? [e] : [];
+      });
+      return { controllers: 'kernel', ioapic, lapic: controllers.lapic, interruptsTaken: {}, virtio: io.virtio, eventfds: io.eventfds };
+    };
+  } else {
+    const platform = new InterruptPlatform(reportDeviceEvent);
+    mmio.register(platform.ioapic, IOAPIC_BASE, IOAPIC_WINDOW);
+    mmio.register(platform.lapic, LAPIC_BASE, LAPIC_WINDOW);
+    ports.register(platform.pit, PIT_BASE, PIT_PORTS);
+    platform.devicesAttached = init.devices.length > 0;
+    const virtio = attachVirtioDevices(init.devices, {
+      ram: memory, consoleOut: sinkFor('virtio-console'), consoleIn: input, report: reportDeviceEvent,
+      line(pin, label) {
+        platform.ioapic.connect(pin, label);
+        return { set: (level: boolean) => platform.ioapic.setInput(pin, level) };
+      },
+      addSpontaneousSource: (s) => platform.addSpontaneousSource(s),
+    });
+    for (const d of virtio) mmio.register(d.transport, d.base, L.VIRTIO_MMIO_WINDOW);
+    interrupts = platform;
+    devicesSnapshot = () => ({
+      controllers: 'monitor',
+      ioapic: platform.ioapic.entries(),
+      lapic: platform.lapic.info(),
+      interruptsTaken: Object.fromEntries(platform.taken),
+      virtio: virtioSnapshots(virtio),
+    });
+  }
 
   const env: VcpuEnvironment = { memory, memoryAddress: init.memAddress, ports, mmio, counters, ctl, interrupts, guestExit };
   const cpu = (vcpu = createVcpu(init.accelerator, init.vcpu, env));
@@ -102,18 +142,9 @@ function serve(init: WorkerInit): void {
     if (init.bootRegisters) Object.assign(start.regs, init.bootRegisters);
     cpu.setState(start.regs, start.sregs);
   }
-
-  function devicesSnapshot(): DevicesSnapshot {
-    return {
-      ioapic: interrupts.ioapic.entries(),
-      lapic: interrupts.lapic.info(),
-      interruptsTaken: Object.fromEntries(interrupts.taken),
-      // The first entries of each descriptor table, as the guest wrote them (the views show them).
-      virtio: virtio.map((t) => {
-        const snap = t.snapshot();
-        return { ...snap, descriptorTables: snap.queues.map((q) => t.descriptorTable(q.index, Math.min(q.size, DESCRIPTORS_SHOWN))) };
-      }),
-    };
+  if (deviceThread) {
+    const kick = cpu.kickHandle();
+    if (kick.kind === 'kvm') deviceThread.call({ op: 'attach', tid: kick.tid, runAddress: kick.runAddress, statsFd: cpu.statisticsFd?.() });
   }
 
   function requestedStop(): StopReason {
@@ -190,6 +221,7 @@ function serve(init: WorkerInit): void {
           post({ type: 'translated', physical: cpu.translate(req.linear) });
           return;
         case 'exit':
+          deviceThread?.call({ op: 'exit' });
           cpu.close();
           post({ type: 'ok' });
           port.close();

@@ -35,7 +35,7 @@ tcgOnly('self-IPI', function () {
       assert.equal(json.outcome, 'exited', json.message);
       assert.match(json.serial, EXPECTED);
       assert.equal(status, 1);
-      assert.equal(json.interrupts?.vectors['0x40'], 1);
+      assert.equal(json.interrupts?.vectors?.['0x40'], 1);
     });
   }
 });

@@ -10,7 +10,7 @@ import { Worker } from 'node:worker_threads';
 import { buildGuest } from '../../debug-adapter/toolchain/build';
 import type { CpuMode } from '../../debug-adapter/toolchain/modes';
 import type { VcpuExit } from '../../debug-adapter/vmm/accelerator';
-import { NO_DEBUG } from '../../debug-adapter/vmm/accelerator';
+import { DEFAULT_WIRING, NO_DEBUG } from '../../debug-adapter/vmm/accelerator';
 import { emuStopByAddress, INSTALL_HINT, SoftwareCpuUnavailable, unicorn } from '../../debug-adapter/vmm/tcg/unicorn-lib';
 import { openSoftwareCpu, TcgVm } from '../../debug-adapter/vmm/tcg/tcg-vm';
 import { softwareInterruptLength } from '../../debug-adapter/vmm/tcg/tcg-vcpu';
@@ -507,7 +507,7 @@ describe('software CPU: stop from another thread (uc_emu_stop on the main thread
       w.on('error', reject);
       w.on('message', (m: { type: string; handle?: { engine: bigint } }) => {
         if (m.type === 'engine') {
-          const vm = new TcgVm(openSoftwareCpu(), { size: 2 << 20, hostAddress: 0n } as never);
+          const vm = new TcgVm(openSoftwareCpu(), { size: 2 << 20, hostAddress: 0n } as never, DEFAULT_WIRING);
           vm.attach({ kind: 'tcg', engine: m.handle!.engine });
           for (let i = 0; i < bareKicks; i++) setTimeout(() => vm.kick(), 50 + i * 50);
           setTimeout(() => {

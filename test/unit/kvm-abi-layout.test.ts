@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CAP, REG_NAMES, SEGMENT_NAMES, SYNC, EXIT, GUESTDBG, INTERNAL_ERROR, IOCTL, KVM_API_VERSION, MEM_FLAG, OFFSET, SIZE } from '../../debug-adapter/vmm/kvm/kvm-abi';
+import { CAP, IRQ, REG_NAMES, SEGMENT_NAMES, SYNC, EXIT, GUESTDBG, INTERNAL_ERROR, IOCTL, KVM_API_VERSION, MEM_FLAG, OFFSET, SIZE } from '../../debug-adapter/vmm/kvm/kvm-abi';
 
 describe('KVM ABI layout (against <linux/kvm.h>)', function () {
   let actual: Record<string, number>;
@@ -24,7 +24,7 @@ describe('KVM ABI layout (against <linux/kvm.h>)', function () {
     REG_NAMES.forEach((r) => emit(`REG.${r}`, `offsetof(struct kvm_regs, ${r})`));
     SEGMENT_NAMES.forEach((r) => emit(`SEG.${r}`, `offsetof(struct kvm_sregs, ${r})`));
     for (const key of Object.keys(IOCTL)) emit(`IOCTL.${key}`, key);
-    for (const group of [CAP, EXIT, GUESTDBG, INTERNAL_ERROR, MEM_FLAG, SYNC])
+    for (const group of [CAP, EXIT, GUESTDBG, INTERNAL_ERROR, IRQ, MEM_FLAG, SYNC])
       for (const key of Object.keys(group)) emit(`CONST.${key}`, key);
     emit('CONST.KVM_API_VERSION', 'KVM_API_VERSION');
     const src = `#include <stddef.h>\n#include <stdio.h>\n#include <linux/kvm.h>\nint main(void) {\n${lines.join('\n')}\n  return 0;\n}\n`;
@@ -54,7 +54,7 @@ describe('KVM ABI layout (against <linux/kvm.h>)', function () {
   });
 
   it('has the exit reasons, capabilities and flags of the header', function () {
-    for (const group of [CAP, EXIT, GUESTDBG, INTERNAL_ERROR, MEM_FLAG, SYNC])
+    for (const group of [CAP, EXIT, GUESTDBG, INTERNAL_ERROR, IRQ, MEM_FLAG, SYNC])
       for (const [k, v] of Object.entries(group)) assert.equal(v, actual[`CONST.${k}`], k);
     assert.equal(KVM_API_VERSION, actual['CONST.KVM_API_VERSION']);
   });

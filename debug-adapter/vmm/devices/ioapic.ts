@@ -48,8 +48,8 @@ export interface RedirectionInfo {
   asserted: boolean;
   /** Rising edges (edge) or assertions (level) seen on the input. */
   raised: number;
-  /** Messages accepted by the local APIC. */
-  delivered: number;
+  /** Messages accepted by the local APIC (the monitor's I/O APIC only: KVM's does not count). */
+  delivered?: number;
   /** What is connected to the input, if anything. */
   source?: string;
 }

@@ -59,10 +59,11 @@ export interface LocalApicInfo {
   ppr: number;
   irr: number[];
   isr: number[];
-  timer: { mode: 'one-shot' | 'periodic'; masked: boolean; vector: number; initial: number; current: number; divide: number; fired: number };
+  /** `fired`, `accepted` and `eois` are the monitor's counts: KVM's in-kernel LAPIC keeps none. */
+  timer: { mode: 'one-shot' | 'periodic'; masked: boolean; vector: number; initial: number; current: number; divide: number; fired?: number };
   /** Interrupts accepted per vector, and EOIs written. */
-  accepted: Record<number, number>;
-  eois: number;
+  accepted?: Record<number, number>;
+  eois?: number;
 }
 
 export class LocalApic implements MmioDevice, InterruptMessageSink {

@@ -1,45 +1,60 @@
 // Puts the chosen virtio devices on the machine: device i gets the virtio-mmio window and the I/O
 // APIC input guest-layout.ts assigns it (the same ones start_info lists), its interrupt line wired
-// to that input, and, for the console, the serial streams.
+// to that input, and, for the console, the serial streams. Who serves the window and what the line
+// drives is the caller's: the vCPU thread's MMIO bus and the monitor's I/O APIC, or the device
+// thread with KVM's in-kernel I/O APIC (io-thread/).
 import * as L from '../guest-layout';
-import type { VirtioDeviceKind } from '../vcpu-protocol';
-import type { MmioBus } from './bus';
-import type { InterruptPlatform } from './interrupt-platform';
+import type { DevicesSnapshot, VirtioDeviceKind } from '../vcpu-protocol';
+import type { SpontaneousSource } from './interrupt-platform';
 import type { ByteSink, ByteSource } from './uart16550';
-import { VirtioConsole, VirtioMmioTransport, VirtioRng } from './virtio';
-import { VIRTIO_MMIO_WINDOW } from './virtio/virtio-abi';
+import { InterruptLine, VirtioConsole, VirtioMmioTransport, VirtioRng } from './virtio';
 
 export interface VirtioWiring {
   ram: Uint8Array;
-  mmio: MmioBus;
-  interrupts: InterruptPlatform;
   /** Where a console's output goes, and where its input comes from. */
   consoleOut: ByteSink;
   consoleIn: ByteSource;
   report(message: string): void;
+  /** The line of I/O APIC input `pin`; `label` says what drives it, for the views. */
+  line(pin: number, label: string): InterruptLine;
+  /** A device that can raise its line on outside input (a console's typed bytes). */
+  addSpontaneousSource(s: SpontaneousSource): void;
 }
 
-export function attachVirtioDevices(kinds: readonly VirtioDeviceKind[], w: VirtioWiring): VirtioMmioTransport[] {
-  w.interrupts.devicesAttached = kinds.length > 0;
+export interface VirtioSlot {
+  kind: VirtioDeviceKind;
+  base: number;
+  pin: number;
+  transport: VirtioMmioTransport;
+}
+
+export function attachVirtioDevices(kinds: readonly VirtioDeviceKind[], w: VirtioWiring): VirtioSlot[] {
   if (kinds.length > L.VIRTIO_MAX_DEVICES) throw new RangeError(`at most ${L.VIRTIO_MAX_DEVICES} virtio devices fit the machine's layout (${kinds.length} asked for)`);
   return kinds.map((kind, i) => {
     const base = L.VIRTIO_MMIO_BASE + i * L.VIRTIO_MMIO_STRIDE;
     const pin = L.VIRTIO_FIRST_IRQ + i;
     const device = kind === 'virtio-rng' ? new VirtioRng() : new VirtioConsole(w.consoleOut, w.consoleIn);
-    const line = { set: (level: boolean) => w.interrupts.ioapic.setInput(pin, level) };
-    const transport = new VirtioMmioTransport(base, device, w.ram, line, { report: w.report });
-    w.mmio.register(transport, base, VIRTIO_MMIO_WINDOW);
-    w.interrupts.ioapic.connect(pin, `${kind} at ${L.hex(base)}`);
+    const transport = new VirtioMmioTransport(base, device, w.ram, w.line(pin, `${kind} at ${L.hex(base)}`), { report: w.report });
     if (kind === 'virtio-console') {
       // Typed input can arrive while the guest sleeps in HLT: once the driver has its receive
       // queue up, the console is polled for it (a guest waiting for input waits, as on QEMU).
-      w.interrupts.addSpontaneousSource({
+      w.addSpontaneousSource({
         pin,
         poll: () => void transport.poll(),
         mayRaise: () => transport.snapshot().queues[0]?.ready === true,
       });
     }
-    return transport;
+    return { kind, base, pin, transport };
   });
 }
 
+/** Descriptor-table entries per queue in each stop's device snapshot. */
+const DESCRIPTORS_SHOWN = 16;
+
+/** The devices as the views show them: registers, queues, and the first entries of each descriptor table as the guest wrote them. */
+export function virtioSnapshots(slots: readonly VirtioSlot[]): DevicesSnapshot['virtio'] {
+  return slots.map(({ transport: t }) => {
+    const snap = t.snapshot();
+    return { ...snap, descriptorTables: snap.queues.map((q) => t.descriptorTable(q.index, Math.min(q.size, DESCRIPTORS_SHOWN))) };
+  });
+}

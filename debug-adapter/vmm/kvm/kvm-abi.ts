@@ -21,6 +21,15 @@ export const SIZE = {
   kvm_interrupt: 4,
   kvm_cpuid2: 8,
   kvm_cpuid_entry2: 40,
+  kvm_irq_level: 8,
+  kvm_irqfd: 32,
+  kvm_ioeventfd: 64,
+  kvm_pit_config: 64,
+  kvm_irqchip: 520,
+  kvm_lapic_state: 1024,
+  kvm_mp_state: 4,
+  kvm_stats_header: 24,
+  kvm_stats_desc: 16,
 } as const;
 
 export const IOCTL = {
@@ -42,6 +51,16 @@ export const IOCTL = {
   KVM_INTERRUPT: ioc(IOC_WRITE, 0x86, SIZE.kvm_interrupt),
   KVM_SET_GUEST_DEBUG: ioc(IOC_WRITE, 0x9b, SIZE.kvm_guest_debug),
   KVM_SET_CPUID2: ioc(IOC_WRITE, 0x90, SIZE.kvm_cpuid2),
+  KVM_CREATE_IRQCHIP: io(0x60),
+  KVM_IRQ_LINE: ioc(IOC_WRITE, 0x61, SIZE.kvm_irq_level),
+  KVM_GET_IRQCHIP: ioc(IOC_READ | IOC_WRITE, 0x62, SIZE.kvm_irqchip),
+  KVM_IRQFD: ioc(IOC_WRITE, 0x76, SIZE.kvm_irqfd),
+  KVM_CREATE_PIT2: ioc(IOC_WRITE, 0x77, SIZE.kvm_pit_config),
+  KVM_IOEVENTFD: ioc(IOC_WRITE, 0x79, SIZE.kvm_ioeventfd),
+  KVM_GET_LAPIC: ioc(IOC_READ, 0x8e, SIZE.kvm_lapic_state),
+  KVM_GET_MP_STATE: ioc(IOC_READ, 0x98, SIZE.kvm_mp_state),
+  KVM_SET_MP_STATE: ioc(IOC_WRITE, 0x99, SIZE.kvm_mp_state),
+  KVM_GET_STATS_FD: io(0xce),
 } as const;
 
 export const KVM_API_VERSION = 12;
@@ -64,6 +83,22 @@ export const CAP = {
   KVM_CAP_GUEST_DEBUG_HW_BPS: 119,
   KVM_CAP_X86_ROBUST_SINGLESTEP: 51,
   KVM_CAP_SYNC_REGS: 74,
+  KVM_CAP_IRQFD: 32,
+  KVM_CAP_PIT2: 33,
+  KVM_CAP_IRQFD_RESAMPLE: 82,
+  KVM_CAP_BINARY_STATS_FD: 203,
+} as const;
+
+/** The in-kernel interrupt controllers: chip ids, eventfd flags, vCPU run states. */
+export const IRQ = {
+  KVM_IRQCHIP_PIC_MASTER: 0,
+  KVM_IRQCHIP_PIC_SLAVE: 1,
+  KVM_IRQCHIP_IOAPIC: 2,
+  KVM_IRQFD_FLAG_DEASSIGN: 1,
+  KVM_IRQFD_FLAG_RESAMPLE: 2,
+  KVM_IOEVENTFD_FLAG_DATAMATCH: 1,
+  KVM_MP_STATE_RUNNABLE: 0,
+  KVM_MP_STATE_HALTED: 3,
 } as const;
 
 export const MEM_FLAG = { KVM_MEM_LOG_DIRTY_PAGES: 1, KVM_MEM_READONLY: 2 } as const;
@@ -171,6 +206,29 @@ export const OFFSET = {
   'kvm_translation.linear_address': 0,
   'kvm_translation.physical_address': 8,
   'kvm_translation.valid': 16,
+
+  'kvm_irq_level.irq': 0,
+  'kvm_irq_level.level': 4,
+  'kvm_irqfd.fd': 0,
+  'kvm_irqfd.gsi': 4,
+  'kvm_irqfd.flags': 8,
+  'kvm_irqfd.resamplefd': 12,
+  'kvm_ioeventfd.datamatch': 0,
+  'kvm_ioeventfd.addr': 8,
+  'kvm_ioeventfd.len': 16,
+  'kvm_ioeventfd.fd': 20,
+  'kvm_ioeventfd.flags': 24,
+  'kvm_irqchip.chip_id': 0,
+  'kvm_irqchip.chip': 8,
+  'kvm_ioapic_state.base_address': 0,
+  'kvm_ioapic_state.irr': 16,
+  'kvm_ioapic_state.redirtbl': 24,
+  'kvm_stats_header.name_size': 4,
+  'kvm_stats_header.num_desc': 8,
+  'kvm_stats_header.desc_offset': 16,
+  'kvm_stats_header.data_offset': 20,
+  'kvm_stats_desc.offset': 8,
+  'kvm_stats_desc.name': 16,
 
   'kvm_run.request_interrupt_window': 0,
   'kvm_run.immediate_exit': 1,

@@ -12,11 +12,17 @@ import { CR0_PG } from '../cpu-state';
 import type { DebugArm, KickHandle, MemoryAccess, Vcpu, VcpuEnvironment, VcpuExit } from '../accelerator';
 import { CTL, STOP_REQUEST } from '../vcpu-protocol';
 import type { UnmappedAccess } from '../devices/bus';
+import type { RedirectionInfo } from '../devices/ioapic';
+import type { LocalApicInfo } from '../devices/local-apic';
+import { isHalted, readKernelIoapic, readKernelLapic, wakeFromHalt } from './kernel-irqchip';
+import { VcpuStats } from './vcpu-stats';
 /* eslint-disable-next-line @typescript-eslint/no-require-imports */
 const ioLocator = (): typeof import('../io-access-locator') => require('../io-access-locator');
 
 export interface KvmVcpuInit {
   vmFd: number;
+  /** KVM's in-kernel LAPIC/I/O APIC/PIT serve the guest: HLT and APIC accesses never exit. */
+  kernelIrqchip: boolean;
   vcpuMmapSize: number;
   /** KVM copies regs and sregs into kvm_run on every exit (KVM_CAP_SYNC_REGS): no ioctl to read them. */
   syncRegs: boolean;
@@ -271,6 +277,7 @@ export class KvmVcpu implements Vcpu {
    */
   private offerInterrupt(): void {
     const { run8, env } = this;
+    if (this.init.kernelIrqchip) return; // KVM's LAPIC injects by itself
     if (env.interrupts.pending() === undefined) {
       run8[REQUEST_INTERRUPT_WINDOW] = 0;
       return;
@@ -311,6 +318,12 @@ export class KvmVcpu implements Vcpu {
         const e = libc.errno();
         if (e === EINTR || e === EAGAIN) {
           this.pending = false; // KVM completes pending I/O before it honours immediate_exit or a signal
+          if (this.init.kernelIrqchip) {
+            // The device thread's halt check (or a stop request, seen at the top of the loop).
+            run8[IMMEDIATE_EXIT] = 0;
+            const halted = this.haltedInKernel();
+            if (halted) return halted;
+          }
           continue;
         }
         return { kind: 'run-error', errno: new libc.SysError('KVM_RUN', e).code };
@@ -372,6 +385,31 @@ export class KvmVcpu implements Vcpu {
           return { kind: 'unhandled', reason, name: `KVM_EXIT_${exitReasonName(reason)}` };
       }
     }
+  }
+
+  /**
+   * With KVM's LAPIC a HLT sleeps inside KVM_RUN. Halted with IF = 0 nothing can wake the guest: the
+   * run ends 'halt', and the vCPU is made runnable so that a later run goes on after the HLT, as
+   * after a KVM_EXIT_HLT. Halted with IF = 1 it waits for its interrupt (stepping resumes after it).
+   */
+  private haltedInKernel(): VcpuExit | undefined {
+    if (!isHalted(this.fd)) return undefined;
+    if (this.getRegs().rflags & RFLAGS_IF) {
+      if (this.arm.singleStep) this.applyGuestDebug(true);
+      return undefined;
+    }
+    wakeFromHalt(this.fd);
+    return { kind: 'halt' };
+  }
+
+  kernelInterruptControllers(): { ioapic: RedirectionInfo[]; lapic: LocalApicInfo } | undefined {
+    if (!this.init.kernelIrqchip) return undefined;
+    return { ioapic: readKernelIoapic(this.init.vmFd), lapic: readKernelLapic(this.fd) };
+  }
+
+  /** The vCPU's statistics fd, for the device thread's halt checks (vcpu-stats.ts). */
+  statisticsFd(): number | undefined {
+    return VcpuStats.fdOf(this.fd);
   }
 
   private internalError(): VcpuExit {

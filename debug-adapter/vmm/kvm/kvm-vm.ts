@@ -6,7 +6,8 @@ import { KvmSystem, kvmImplementation } from './kvm-system';
 import { MemorySlots } from './memory-slots';
 import { supportedCpuid } from './cpuid';
 import * as L from '../guest-layout';
-import type { AcceleratorInfo, KickHandle, MemoryRegionInfo, VmBackend, Watch } from '../accelerator';
+import type { AcceleratorInfo, InterruptWiring, KickHandle, MemoryRegionInfo, VmBackend, Watch } from '../accelerator';
+import { createKernelIrqchip } from './kernel-irqchip';
 import type { KvmVcpuInit } from './kvm-vcpu';
 import type { GuestMemory } from '../guest-memory';
 import { CPU_MODES } from '../../toolchain/modes';
@@ -48,8 +49,9 @@ export class KvmVm implements VmBackend {
   private runArea?: Uint8Array;
   private runAddress = 0n;
   private destroyed = false;
+  readonly kernelIrqchip?: { vmFd: number; eventfds: boolean };
 
-  constructor(readonly info: AcceleratorInfo, memory: GuestMemory) {
+  constructor(readonly info: AcceleratorInfo, memory: GuestMemory, wiring: InterruptWiring) {
     installKickHandler();
     this.kvm = KvmSystem.open();
     try {
@@ -66,6 +68,11 @@ export class KvmVm implements VmBackend {
         /* not needed on this host */
       }
       this.slots = new MemorySlots(this.vmFd, memory.hostAddress, memory.size);
+      const kernel = this.kernelIrqchipOffer(wiring);
+      if (kernel) {
+        createKernelIrqchip(this.vmFd);
+        this.kernelIrqchip = { vmFd: this.vmFd, eventfds: kernel.eventfds };
+      }
     } catch (e) {
       libc.close(this.vmFd);
       this.kvm.close();
@@ -73,8 +80,26 @@ export class KvmVm implements VmBackend {
     }
   }
 
+  /**
+   * Whether this VM gets KVM's interrupt controllers: `kernel` insists (an error names what the host
+   * lacks), `auto` takes them for machines with virtio devices when KVM offers the irqchip, the PIT
+   * and — for eventfds — irqfd with resampling and ioeventfd.
+   */
+  private kernelIrqchipOffer(wiring: InterruptWiring): { eventfds: boolean } | undefined {
+    if (wiring.irqchip === 'monitor' || (wiring.irqchip === 'auto' && !wiring.devices)) return undefined;
+    const has = (cap: number): boolean => this.kvm.checkExtension(cap) > 0;
+    const missing = [CAP.KVM_CAP_IRQCHIP, CAP.KVM_CAP_PIT2].filter((c) => !has(c));
+    if (missing.length > 0) {
+      if (wiring.irqchip === 'auto') return undefined;
+      throw new Error(`KVM here offers no in-kernel irqchip (${missing.map(capName).join(', ')} missing): run with irqchip monitor`);
+    }
+    const eventfds = wiring.eventfds && [CAP.KVM_CAP_IRQFD, CAP.KVM_CAP_IRQFD_RESAMPLE, CAP.KVM_CAP_IOEVENTFD].every(has);
+    return { eventfds };
+  }
+
   vcpuInit(): KvmVcpuInit {
     return {
+      kernelIrqchip: this.kernelIrqchip !== undefined,
       vmFd: this.vmFd,
       vcpuMmapSize: this.kvm.vcpuMmapSize(),
       syncRegs: (this.kvm.checkExtension(CAP.KVM_CAP_SYNC_REGS) & 3) === 3,
@@ -104,8 +129,12 @@ export class KvmVm implements VmBackend {
   }
 
   describe(): Record<string, string> {
+    const k = this.kernelIrqchip;
     return {
       'VM fd': String(this.vmFd),
+      'interrupt controllers': k
+        ? `KVM's in-kernel LAPIC, I/O APIC and PIT; devices in a device thread (${k.eventfds ? 'irqfd + ioeventfd' : 'KVM_IRQ_LINE, notifications by MMIO exit'})`
+        : 'the monitor\'s LAPIC, I/O APIC and PIT (KVM_INTERRUPT; APIC accesses and HLT exit to user space)',
       memory: 'KVM memory slots over the monitor\'s mapping (KVM_SET_USER_MEMORY_REGION)',
       ...(this.runAddress ? { 'run area': `kvm_run at 0x${this.runAddress.toString(16)}` } : {}),
     };
@@ -117,4 +146,8 @@ export class KvmVm implements VmBackend {
     libc.close(this.vmFd);
     this.kvm.close();
   }
+}
+
+function capName(cap: number): string {
+  return Object.entries(CAP).find(([, v]) => v === cap)?.[0] ?? `capability ${cap}`;
 }

@@ -1,6 +1,6 @@
 // The software CPU's main-thread side: what the session sees of the accelerator (openSoftwareCpu)
 // and the VM backend, whose only live duty is the kick: uc_emu_stop on the worker's engine.
-import type { AcceleratorInfo, KickHandle, MemoryRegionInfo, VmBackend, Watch } from '../accelerator';
+import type { AcceleratorInfo, InterruptWiring, KickHandle, MemoryRegionInfo, VmBackend, Watch } from '../accelerator';
 import type { GuestMemory } from '../guest-memory';
 import type { TcgVcpuInit } from './tcg-vcpu';
 import { emuStopByAddress, unicorn } from './unicorn-lib';
@@ -31,7 +31,9 @@ export function openSoftwareCpu(): AcceleratorInfo {
 export class TcgVm implements VmBackend {
   private engine: bigint | undefined;
 
-  constructor(readonly info: AcceleratorInfo, private readonly memory: GuestMemory) {}
+  constructor(readonly info: AcceleratorInfo, private readonly memory: GuestMemory, wiring: InterruptWiring) {
+    if (wiring.irqchip === 'kernel') throw new Error('the software CPU has no in-kernel irqchip: its interrupt controllers are the monitor\'s (use irqchip auto or monitor)');
+  }
 
   vcpuInit(): TcgVcpuInit {
     return {};

@@ -1,0 +1,132 @@
+// KVM's own interrupt controllers (KVM_CREATE_IRQCHIP: PIC, I/O APIC at 0xFEC00000, a local APIC per
+// vCPU; KVM_CREATE_PIT2: the 8254 on ports 0x40–0x43) and the two eventfd doors into them: irqfd
+// (signal an eventfd → KVM raises an I/O APIC input) and ioeventfd (a guest store to an address →
+// KVM signals an eventfd, without the vCPU leaving the kernel). Used instead of the monitor's LAPIC,
+// I/O APIC and PIT when the machine runs with `irqchip: kernel`; the views read the same state back.
+import { IOCTL, IRQ, OFFSET, SIZE } from './kvm-abi';
+import * as libc from '../libc';
+import type { RedirectionInfo } from '../devices/ioapic';
+import type { LocalApicInfo } from '../devices/local-apic';
+
+/** Creates the in-kernel PIC, I/O APIC and local APICs, and the PIT. Before any vCPU exists. */
+export function createKernelIrqchip(vmFd: number): void {
+  libc.ioctlInt(vmFd, IOCTL.KVM_CREATE_IRQCHIP, 0, 'KVM_CREATE_IRQCHIP');
+  // flags 0: KVM also serves port 0x61 (the PIT's gate and speaker bits).
+  libc.ioctlPtr(vmFd, IOCTL.KVM_CREATE_PIT2, Buffer.alloc(SIZE.kvm_pit_config), 'KVM_CREATE_PIT2');
+}
+
+/** Drives an I/O APIC input (GSI) to `level` with KVM_IRQ_LINE (the fallback without irqfd). */
+export function setIrqLine(vmFd: number, gsi: number, level: boolean): void {
+  const b = Buffer.alloc(SIZE.kvm_irq_level);
+  b.writeUInt32LE(gsi, OFFSET['kvm_irq_level.irq']);
+  b.writeUInt32LE(level ? 1 : 0, OFFSET['kvm_irq_level.level']);
+  libc.ioctlPtr(vmFd, IOCTL.KVM_IRQ_LINE, b, 'KVM_IRQ_LINE');
+}
+
+/**
+ * Wires `fd` to input `gsi`: a signal asserts the input. With `resampleFd` the input stays asserted
+ * (level) until the guest's EOI, when KVM lowers it and signals `resampleFd` so the device can
+ * assert it again if it still has an interrupt to report.
+ */
+export function assignIrqfd(vmFd: number, fd: number, gsi: number, resampleFd?: number): void {
+  const b = Buffer.alloc(SIZE.kvm_irqfd);
+  b.writeUInt32LE(fd, OFFSET['kvm_irqfd.fd']);
+  b.writeUInt32LE(gsi, OFFSET['kvm_irqfd.gsi']);
+  if (resampleFd !== undefined) {
+    b.writeUInt32LE(IRQ.KVM_IRQFD_FLAG_RESAMPLE, OFFSET['kvm_irqfd.flags']);
+    b.writeUInt32LE(resampleFd, OFFSET['kvm_irqfd.resamplefd']);
+  }
+  libc.ioctlPtr(vmFd, IOCTL.KVM_IRQFD, b, 'KVM_IRQFD');
+}
+
+/** A guest store of `len` bytes equal to `value` at guest-physical `address` signals `fd` instead of exiting. */
+export function assignIoeventfd(vmFd: number, fd: number, address: number, len: number, value: number): void {
+  const b = Buffer.alloc(SIZE.kvm_ioeventfd);
+  b.writeBigUInt64LE(BigInt(value), OFFSET['kvm_ioeventfd.datamatch']);
+  b.writeBigUInt64LE(BigInt(address), OFFSET['kvm_ioeventfd.addr']);
+  b.writeUInt32LE(len, OFFSET['kvm_ioeventfd.len']);
+  b.writeInt32LE(fd, OFFSET['kvm_ioeventfd.fd']);
+  b.writeUInt32LE(IRQ.KVM_IOEVENTFD_FLAG_DATAMATCH, OFFSET['kvm_ioeventfd.flags']);
+  libc.ioctlPtr(vmFd, IOCTL.KVM_IOEVENTFD, b, 'KVM_IOEVENTFD');
+}
+
+const DELIVERY_MODES = ['fixed', 'lowest priority', 'SMI', 'reserved', 'NMI', 'INIT', 'reserved', 'ExtINT'];
+
+/** The in-kernel I/O APIC's redirection table, in the views' shape (raised/delivered are the monitor's to fill). */
+export function readKernelIoapic(vmFd: number): RedirectionInfo[] {
+  const b = Buffer.alloc(SIZE.kvm_irqchip);
+  b.writeUInt32LE(IRQ.KVM_IRQCHIP_IOAPIC, OFFSET['kvm_irqchip.chip_id']);
+  libc.ioctlPtr(vmFd, IOCTL.KVM_GET_IRQCHIP, b, 'KVM_GET_IRQCHIP');
+  const chip = OFFSET['kvm_irqchip.chip'];
+  const irr = b.readUInt32LE(chip + OFFSET['kvm_ioapic_state.irr']);
+  const out: RedirectionInfo[] = [];
+  for (let pin = 0; pin < 24; pin++) {
+    const e = b.readBigUInt64LE(chip + OFFSET['kvm_ioapic_state.redirtbl'] + pin * 8);
+    const lo = Number(e & 0xffffffffn);
+    out.push({
+      pin,
+      vector: lo & 0xff,
+      deliveryMode: DELIVERY_MODES[(lo >> 8) & 7],
+      logical: (lo & (1 << 11)) !== 0,
+      activeLow: (lo & (1 << 13)) !== 0,
+      remoteIrr: (lo & (1 << 14)) !== 0,
+      level: (lo & (1 << 15)) !== 0,
+      masked: (lo & (1 << 16)) !== 0,
+      destination: Number(e >> 56n),
+      asserted: (irr & (1 << pin)) !== 0,
+      raised: 0,
+    });
+  }
+  return out;
+}
+
+/** The 256 bits of an APIC vector register group (IRR, ISR) as the vectors set. */
+function vectorsAt(regs: Buffer, offset: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < 8; i++) {
+    const w = regs.readUInt32LE(offset + i * 0x10);
+    for (let bit = 0; bit < 32; bit++) if (w & (1 << bit)) out.push(i * 32 + bit);
+  }
+  return out;
+}
+
+const DIVIDE = [2, 4, 8, 16, 32, 64, 128, 1];
+
+/** The vCPU's in-kernel local APIC (KVM_GET_LAPIC: the 1 KiB register page), in the views' shape. */
+export function readKernelLapic(vcpuFd: number): LocalApicInfo {
+  const r = Buffer.alloc(SIZE.kvm_lapic_state);
+  libc.ioctlPtr(vcpuFd, IOCTL.KVM_GET_LAPIC, r, 'KVM_GET_LAPIC');
+  const svr = r.readUInt32LE(0xf0);
+  const lvt = r.readUInt32LE(0x320);
+  const dcr = r.readUInt32LE(0x3e0);
+  return {
+    enabled: (svr & 0x100) !== 0,
+    id: r.readUInt32LE(0x20) >>> 24,
+    tpr: r.readUInt32LE(0x80) & 0xff,
+    ppr: r.readUInt32LE(0xa0) & 0xff,
+    irr: vectorsAt(r, 0x200),
+    isr: vectorsAt(r, 0x100),
+    timer: {
+      mode: (lvt >> 17) & 1 ? 'periodic' : 'one-shot',
+      masked: (lvt & (1 << 16)) !== 0,
+      vector: lvt & 0xff,
+      initial: r.readUInt32LE(0x380),
+      current: r.readUInt32LE(0x390),
+      divide: DIVIDE[((dcr >> 1) & 4) | (dcr & 3)],
+    },
+  };
+}
+
+/** KVM_MP_STATE_HALTED: the vCPU executed HLT and waits in the kernel for an interrupt. */
+export function isHalted(vcpuFd: number): boolean {
+  const b = Buffer.alloc(SIZE.kvm_mp_state);
+  libc.ioctlPtr(vcpuFd, IOCTL.KVM_GET_MP_STATE, b, 'KVM_GET_MP_STATE');
+  return b.readUInt32LE(0) === IRQ.KVM_MP_STATE_HALTED;
+}
+
+/** Makes a halted vCPU runnable: the next KVM_RUN goes on after the HLT (as after a KVM_EXIT_HLT). */
+export function wakeFromHalt(vcpuFd: number): void {
+  const b = Buffer.alloc(SIZE.kvm_mp_state);
+  b.writeUInt32LE(IRQ.KVM_MP_STATE_RUNNABLE, 0);
+  libc.ioctlPtr(vcpuFd, IOCTL.KVM_SET_MP_STATE, b, 'KVM_SET_MP_STATE');
+}
