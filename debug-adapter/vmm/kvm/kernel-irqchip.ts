@@ -8,11 +8,53 @@ import * as libc from '../libc';
 import type { RedirectionInfo } from '../devices/ioapic';
 import type { LocalApicInfo } from '../devices/local-apic';
 
-/** Creates the in-kernel PIC, I/O APIC and local APICs, and the PIT. Before any vCPU exists. */
+/**
+ * Creates the in-kernel PIC, I/O APIC and local APICs, and the PIT. Before any vCPU exists. The
+ * machine has no 8259 (the monitor's controllers have none, and start_info lists none), but KVM's
+ * irqchip brings two, wired to LINT0 as ExtINT: they are masked, as firmware leaves them for an
+ * APIC-based OS, so that the PIT reaches the guest through I/O APIC input 2 only — unmasked, its
+ * IRQ 0 would arrive as vector 0x08 through an uninitialised PIC.
+ */
 export function createKernelIrqchip(vmFd: number): void {
   libc.ioctlInt(vmFd, IOCTL.KVM_CREATE_IRQCHIP, 0, 'KVM_CREATE_IRQCHIP');
   // flags 0: KVM also serves port 0x61 (the PIT's gate and speaker bits).
   libc.ioctlPtr(vmFd, IOCTL.KVM_CREATE_PIT2, Buffer.alloc(SIZE.kvm_pit_config), 'KVM_CREATE_PIT2');
+  routeAsOnPc(vmFd);
+  for (const chip of [IRQ.KVM_IRQCHIP_PIC_MASTER, IRQ.KVM_IRQCHIP_PIC_SLAVE]) {
+    const b = Buffer.alloc(SIZE.kvm_irqchip);
+    b.writeUInt32LE(chip, OFFSET['kvm_irqchip.chip_id']);
+    libc.ioctlPtr(vmFd, IOCTL.KVM_GET_IRQCHIP, b, 'KVM_GET_IRQCHIP (PIC)');
+    b[OFFSET['kvm_irqchip.chip'] + OFFSET['kvm_pic_state.imr']] = 0xff;
+    libc.ioctlPtr(vmFd, IOCTL.KVM_SET_IRQCHIP, b, 'KVM_SET_IRQCHIP (PIC)');
+  }
+}
+
+/** I/O APIC inputs (24 on the 82093AA). */
+const IOAPIC_PINS = 24;
+
+/**
+ * GSI → interrupt controller pins as on a PC (and as QEMU sets them): ISA IRQs 0–15 go to the PICs
+ * and to the I/O APIC input of the same number, except IRQ 0 (the PIT), which reaches I/O APIC
+ * input 2 (the ACPI interrupt source override every PC firmware declares; KVM's default routing
+ * would put it on input 0); IRQ 2 is the PICs' cascade. GSIs 16–23 are I/O APIC inputs only (the
+ * virtio devices). The monitor's own I/O APIC is wired the same way (interrupt-platform.ts).
+ */
+function routeAsOnPc(vmFd: number): void {
+  const routes: [gsi: number, chip: number, pin: number][] = [];
+  for (let gsi = 0; gsi < IOAPIC_PINS; gsi++) {
+    if (gsi < 16 && gsi !== 2) routes.push([gsi, gsi < 8 ? IRQ.KVM_IRQCHIP_PIC_MASTER : IRQ.KVM_IRQCHIP_PIC_SLAVE, gsi % 8]);
+    if (gsi !== 2) routes.push([gsi, IRQ.KVM_IRQCHIP_IOAPIC, gsi === 0 ? 2 : gsi]);
+  }
+  const b = Buffer.alloc(SIZE.kvm_irq_routing + routes.length * SIZE.kvm_irq_routing_entry);
+  b.writeUInt32LE(routes.length, OFFSET['kvm_irq_routing.nr']);
+  routes.forEach(([gsi, chip, pin], i) => {
+    const at = OFFSET['kvm_irq_routing.entries'] + i * SIZE.kvm_irq_routing_entry;
+    b.writeUInt32LE(gsi, at + OFFSET['kvm_irq_routing_entry.gsi']);
+    b.writeUInt32LE(IRQ.KVM_IRQ_ROUTING_IRQCHIP, at + OFFSET['kvm_irq_routing_entry.type']);
+    b.writeUInt32LE(chip, at + OFFSET['kvm_irq_routing_entry.u.irqchip.irqchip']);
+    b.writeUInt32LE(pin, at + OFFSET['kvm_irq_routing_entry.u.irqchip.pin']);
+  });
+  libc.ioctlPtr(vmFd, IOCTL.KVM_SET_GSI_ROUTING, b, 'KVM_SET_GSI_ROUTING');
 }
 
 /** Drives an I/O APIC input (GSI) to `level` with KVM_IRQ_LINE (the fallback without irqfd). */
