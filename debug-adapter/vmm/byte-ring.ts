@@ -1,10 +1,14 @@
-// A single-producer single-consumer byte ring in a SharedArrayBuffer, used between the main thread
-// and the vCPU worker (serial output one way, serial input the other) without a message per byte.
-// Header: [0] total bytes written, [1] total bytes read (both wrap at 2^32), [2] wake-up sequence.
+// A single-consumer byte ring in a SharedArrayBuffer, used between the main thread and the vCPU
+// worker (serial output one way, serial input the other) without a message per byte. writeByte may
+// be called from two threads (the vCPU's UART and the device thread's console share the output
+// ring, so the serial stream keeps the order the guest wrote in); write() has one producer.
+// Header: [0] total bytes written, [1] total bytes read (both wrap at 2^32), [2] wake-up
+// sequence, [3] the producers' lock.
 
 const WRITE = 0;
 const READ = 1;
 const SEQ = 2;
+const LOCK = 3;
 const HEADER_BYTES = 16;
 
 export class ByteRing {
@@ -46,15 +50,20 @@ export class ByteRing {
     return n;
   }
 
-  /** Producer: one byte; false when full. */
+  /** Producer (any thread): one byte; false when full. */
   writeByte(b: number): boolean {
-    const w = Atomics.load(this.hdr, WRITE);
-    const r = Atomics.load(this.hdr, READ);
-    if (((w - r) >>> 0) >= this.data.length) return false;
-    this.data[w & this.mask] = b;
-    Atomics.store(this.hdr, WRITE, (w + 1) | 0);
-    if (w === r) this.wake();
-    return true;
+    while (Atomics.compareExchange(this.hdr, LOCK, 0, 1) !== 0);
+    try {
+      const w = Atomics.load(this.hdr, WRITE);
+      const r = Atomics.load(this.hdr, READ);
+      if (((w - r) >>> 0) >= this.data.length) return false;
+      this.data[w & this.mask] = b;
+      Atomics.store(this.hdr, WRITE, (w + 1) | 0);
+      if (w === r) this.wake();
+      return true;
+    } finally {
+      Atomics.store(this.hdr, LOCK, 0);
+    }
   }
 
   /** Consumer: takes everything pending. */

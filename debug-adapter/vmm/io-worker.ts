@@ -17,7 +17,7 @@ import { attachVirtioDevices, VirtioSlot, virtioSnapshots } from './devices/virt
 import { VIRTIO_MMIO } from './devices/virtio';
 import type { SpontaneousSource } from './devices/interrupt-platform';
 import type { VirtioDeviceKind } from './vcpu-protocol';
-import { EventfdStats, IoChannelInit, IoRequest, IoServer, IoSnapshot } from './io-thread/io-channel';
+import { EventfdStats, IoChannelInit, IoRequest, IoServer, IoSnapshot, MmioAccess, statusCell } from './io-thread/io-channel';
 import { KernelIrqLine } from './io-thread/kernel-irq-line';
 
 export interface IoWorkerInit {
@@ -28,7 +28,7 @@ export interface IoWorkerInit {
   /** irqfd and ioeventfd (else KVM_IRQ_LINE and MMIO exits for notifications). */
   eventfds: boolean;
   channel: IoChannelInit;
-  /** The console's output ring (the main thread pumps it like the vCPU's) and its own input ring. */
+  /** The serial output ring, shared with the vCPU thread (one stream, in the guest's order), and the console's own input ring. */
   output: SharedArrayBuffer;
   input: SharedArrayBuffer;
   /** Whether the console's output is forwarded (kvmGuest.serial / outputDevices). */
@@ -42,6 +42,12 @@ export type IoWorkerMessage =
 
 /** How long poll() waits when nothing happens: the pace of console input and halt checks. */
 const TICK_MS = 5;
+/**
+ * After any work the device thread keeps polling without sleeping for this long: the guest's next
+ * step (its handler reading InterruptStatus, the next notification) usually comes within tens of
+ * microseconds, and a wake-up from poll() costs more than that on a busy host.
+ */
+const BUSY_POLL_NS = 100_000n;
 /** A vCPU sleeping this long on one HLT is kicked to check whether it halted for good. */
 const HALT_CHECK_NS = 2_000_000n;
 
@@ -90,6 +96,7 @@ function serve(init: IoWorkerInit): void {
       return line;
     },
     addSpontaneousSource: (s) => sources.push(s),
+    statusCell: (device) => statusCell(init.channel.mailbox, device),
   });
 
   // One ioeventfd per queue, matching the queue index the driver writes to QueueNotify.
@@ -122,14 +129,6 @@ function serve(init: IoWorkerInit): void {
           stats: req.statsFd === undefined ? undefined : VcpuStats.adopt(req.statsFd),
         };
         return undefined;
-      case 'read': {
-        const data = new Uint8Array(req.length);
-        slotAt(req.address).transport.mmioRead(req.address, data);
-        return data;
-      }
-      case 'write':
-        slotAt(req.address).transport.mmioWrite(req.address, req.data);
-        return undefined;
       case 'snapshot': {
         const snap: IoSnapshot = {
           virtio: virtioSnapshots(slots),
@@ -145,13 +144,22 @@ function serve(init: IoWorkerInit): void {
   };
 
   const server = new IoServer(init.channel);
+  const applyAccess = (a: MmioAccess): void => {
+    const t = slotAt(a.address).transport;
+    if (a.write) t.mmioWrite(a.address, a.data);
+    else t.mmioRead(a.address, a.data);
+  };
   const resampled = lines.filter((l) => l.irqfd);
   const fds = [server.requestFd, ...notifiers.map((n) => n.fd), ...resampled.map((l) => l.irqfd!.resampleFd)];
   post({ type: 'ready' });
 
+  let busyUntil = 0n;
   while (running) {
-    const ready = libc.pollReadable(fds, TICK_MS);
-    // Notifications first: a register read that follows a notification sees its effect.
+    const ready = libc.pollReadable(fds, process.hrtime.bigint() < busyUntil ? 0 : TICK_MS);
+    if (ready.some(Boolean)) busyUntil = process.hrtime.bigint() + BUSY_POLL_NS;
+    // The guest's register writes before its notifications (program order: the queue is set up,
+    // then notified), and a notification before the register reads that follow it.
+    server.applyWrites(applyAccess);
     notifiers.forEach((n, i) => {
       if (!ready[1 + i]) return;
       const count = Number(libc.drainEventfd(n.fd));
@@ -162,7 +170,8 @@ function serve(init: IoWorkerInit): void {
     resampled.forEach((l, i) => {
       if (ready[1 + notifiers.length + i]) l.resampled();
     });
-    if (ready[0]) server.serve(handle);
+    if (ready[0]) server.serve(applyAccess, handle);
+    server.applyWrites(applyAccess); // an acknowledgement the guest made before new input raises the line again
     for (const s of sources) s.poll();
     if (vcpu?.stats) watchHalt(vcpu as Required<typeof vcpu>);
   }

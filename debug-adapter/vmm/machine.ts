@@ -5,6 +5,7 @@ import path from 'node:path';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import * as libc from './libc';
 import type { IoWorkerInit, IoWorkerMessage } from './io-worker';
+import { newMailbox } from './io-thread/io-channel';
 import type { CpuMode } from '../toolchain/modes';
 import type { GuestImage } from '../program/guest-image';
 import { ImageError } from '../program/guest-image';
@@ -134,8 +135,8 @@ export class Machine {
   private readonly ctl = new Int32Array(new SharedArrayBuffer(CTL.SIZE * 4));
   private readonly output = new ByteRing(1 << 16);
   private readonly input = new ByteRing(1 << 12);
-  /** KVM's in-kernel irqchip: the device thread, its console rings and the eventfd that wakes it. */
-  private deviceThread?: { worker: Worker; output: ByteRing; input: ByteRing; requestFd: number };
+  /** KVM's in-kernel irqchip: the device thread, its console's input ring and the eventfd that wakes it. */
+  private deviceThread?: { worker: Worker; input: ByteRing; requestFd: number };
   private readonly queue: Pending[] = [];
   private running = false;
   private destroyed = false;
@@ -195,9 +196,9 @@ export class Machine {
     if (!k) return undefined;
     const worker = new Worker(path.join(__dirname, 'io-worker.js'));
     const requestFd = libc.eventfd('device thread requests');
-    const dt = (this.deviceThread = { worker, output: new ByteRing(1 << 16), input: new ByteRing(1 << 12), requestFd });
+    const dt = (this.deviceThread = { worker, input: new ByteRing(1 << 12), requestFd });
     const { port1, port2 } = new MessageChannel();
-    const flag = new SharedArrayBuffer(4);
+    const mailbox = newMailbox();
     const ready = new Promise<void>((resolve, reject) => {
       worker.on('message', (m: IoWorkerMessage) => {
         if (m.type === 'ready') resolve();
@@ -213,12 +214,12 @@ export class Machine {
     });
     const init: IoWorkerInit = {
       vmFd: k.vmFd, memAddress: this.memory.hostAddress, memSize: this.memory.size, devices: this.options.devices ?? [], eventfds: k.eventfds,
-      channel: { port: port2, flag, requestFd }, output: dt.output.sab, input: dt.input.sab,
+      channel: { port: port2, mailbox, requestFd }, output: this.output.sab, input: dt.input.sab,
       consoleOutput: (this.options.outputDevices ?? OUTPUT_DEVICES).includes('virtio-console'),
     };
     worker.postMessage(init, [port2]);
     await ready;
-    return { port: port1, flag, requestFd };
+    return { port: port1, mailbox, requestFd };
   }
 
   private async startWorker(booted: BootedWorker): Promise<void> {
@@ -303,29 +304,20 @@ export class Machine {
   }
 
   private drainOutput(): void {
-    for (const ring of this.outputRings()) {
-      if (ring.pending() === 0) continue;
-      const bytes = ring.read();
-      for (const l of this.outputListeners) l(bytes);
-    }
-  }
-
-  /** The vCPU thread's serial output, and the device thread's console output when there is one. */
-  private outputRings(): ByteRing[] {
-    return this.deviceThread ? [this.output, this.deviceThread.output] : [this.output];
+    if (this.output.pending() === 0) return;
+    const bytes = this.output.read();
+    for (const l of this.outputListeners) l(bytes);
   }
 
   private startOutputPump(): void {
     this.pumping = true;
-    for (const ring of this.outputRings()) {
-      const loop = async (): Promise<void> => {
-        while (this.pumping) {
-          await ring.waitForData(100);
-          this.drainOutput();
-        }
-      };
-      void loop();
-    }
+    const loop = async (): Promise<void> => {
+      while (this.pumping) {
+        await this.output.waitForData(100);
+        this.drainOutput();
+      }
+    };
+    void loop();
   }
 
   /**

@@ -98,7 +98,10 @@ function serve(init: WorkerInit): void {
   if (deviceThread) {
     interrupts = KVM_DELIVERS;
     init.devices.forEach((kind, i) =>
-      mmio.register(new RemoteMmioWindow(`${kind} (device thread)`, deviceThread), L.VIRTIO_MMIO_BASE + i * L.VIRTIO_MMIO_STRIDE, L.VIRTIO_MMIO_WINDOW));
+      mmio.register(
+        new RemoteMmioWindow(`${kind} (device thread)`, deviceThread, i, L.VIRTIO_MMIO_BASE + i * L.VIRTIO_MMIO_STRIDE),
+        L.VIRTIO_MMIO_BASE + i * L.VIRTIO_MMIO_STRIDE, L.VIRTIO_MMIO_WINDOW,
+      ));
     devicesSnapshot = () => {
       const io = deviceThread.call<IoSnapshot>({ op: 'snapshot' });
       const controllers = cpu.kernelInterruptControllers!()!;

@@ -8,6 +8,7 @@ import type { DevicesSnapshot, VirtioDeviceKind } from '../vcpu-protocol';
 import type { SpontaneousSource } from './interrupt-platform';
 import type { ByteSink, ByteSource } from './uart16550';
 import { InterruptLine, VirtioConsole, VirtioMmioTransport, VirtioRng } from './virtio';
+import type { StatusCell } from './virtio/mmio-transport';
 
 export interface VirtioWiring {
   ram: Uint8Array;
@@ -19,6 +20,8 @@ export interface VirtioWiring {
   line(pin: number, label: string): InterruptLine;
   /** A device that can raise its line on outside input (a console's typed bytes). */
   addSpontaneousSource(s: SpontaneousSource): void;
+  /** Where device i keeps InterruptStatus when another thread shares it (default: its own). */
+  statusCell?(device: number): StatusCell;
 }
 
 export interface VirtioSlot {
@@ -34,7 +37,7 @@ export function attachVirtioDevices(kinds: readonly VirtioDeviceKind[], w: Virti
     const base = L.VIRTIO_MMIO_BASE + i * L.VIRTIO_MMIO_STRIDE;
     const pin = L.VIRTIO_FIRST_IRQ + i;
     const device = kind === 'virtio-rng' ? new VirtioRng() : new VirtioConsole(w.consoleOut, w.consoleIn);
-    const transport = new VirtioMmioTransport(base, device, w.ram, w.line(pin, `${kind} at ${L.hex(base)}`), { report: w.report });
+    const transport = new VirtioMmioTransport(base, device, w.ram, w.line(pin, `${kind} at ${L.hex(base)}`), { report: w.report }, w.statusCell?.(i));
     if (kind === 'virtio-console') {
       // Typed input can arrive while the guest sleeps in HLT: once the driver has its receive
       // queue up, the console is polled for it (a guest waiting for input waits, as on QEMU).

@@ -50,6 +50,12 @@ function hex(n: number): string {
   return '0x' + (n >>> 0).toString(16);
 }
 
+/** Where InterruptStatus lives: element `index` of `cells` (shared with another thread, or private). */
+export interface StatusCell {
+  cells: Int32Array;
+  index: number;
+}
+
 export class VirtioMmioTransport implements MmioDevice {
   readonly name: string;
   /** Everything the device offers: its own bits plus VERSION_1, INDIRECT_DESC and EVENT_IDX. */
@@ -64,7 +70,12 @@ export class VirtioMmioTransport implements MmioDevice {
   private negotiated = 0n;
   private queueSel = 0;
   private shmSel = 0;
-  private interruptStatus = 0;
+  /**
+   * InterruptStatus, in a cell that may be shared: a device thread's vCPU thread reads it and
+   * applies InterruptACK to it directly (io-thread/io-channel.ts), so an ACK and a new event's bit
+   * can never overwrite each other. Atomics throughout for that reason.
+   */
+  private readonly statusCell: StatusCell;
   private lineLevel = false;
   private configGeneration = 0;
   /** Notifications sent to the driver (used-buffer and config-change). */
@@ -72,7 +83,11 @@ export class VirtioMmioTransport implements MmioDevice {
   /** QueueNotify writes. */
   notifications = 0;
 
-  constructor(readonly base: number, readonly device: VirtioDevice, ram: Uint8Array, private readonly irq: InterruptLine, events: VirtioEvents) {
+  constructor(
+    readonly base: number, readonly device: VirtioDevice, ram: Uint8Array, private readonly irq: InterruptLine, events: VirtioEvents,
+    statusCell?: StatusCell,
+  ) {
+    this.statusCell = statusCell ?? { cells: new Int32Array(1), index: 0 };
     this.name = device.name;
     this.ram = new GuestRam(ram);
     this.problems = new ProblemLog(`${device.name} at ${hex(base)}`, events);
@@ -264,7 +279,7 @@ export class VirtioMmioTransport implements MmioDevice {
       case R.QUEUE_READY: this.setupQueue(offset, (q) => this.setQueueReady(q, value)); return;
       case R.QUEUE_NOTIFY: this.queueNotify(value); return;
       case R.INTERRUPT_ACK:
-        this.interruptStatus &= ~value;
+        Atomics.and(this.statusCell.cells, this.statusCell.index, ~value);
         this.updateLine();
         return;
       case R.STATUS: this.writeStatus(value); return;
@@ -393,7 +408,23 @@ export class VirtioMmioTransport implements MmioDevice {
 
   private raise(bit: number): void {
     this.interrupts++;
-    this.interruptStatus |= bit;
+    Atomics.or(this.statusCell.cells, this.statusCell.index, bit);
+    // Every event reaches the line, even one that finds it high: where the status cell is shared,
+    // the other thread may have acknowledged the earlier event already, and this one needs its own
+    // interrupt (a line that is high already ignores it).
+    this.lineLevel = true;
+    this.irq.set(true);
+  }
+
+  private get interruptStatus(): number {
+    return Atomics.load(this.statusCell.cells, this.statusCell.index) >>> 0;
+  }
+
+  /**
+   * Re-reads InterruptStatus and moves the line to match: after the vCPU thread applied an
+   * InterruptACK to a shared cell itself.
+   */
+  interruptStatusChanged(): void {
     this.updateLine();
   }
 
@@ -408,7 +439,7 @@ export class VirtioMmioTransport implements MmioDevice {
     this.status = 0;
     this.deviceFeaturesSel = this.driverFeaturesSel = this.queueSel = this.shmSel = 0;
     this.driverFeatures = this.negotiated = 0n;
-    this.interruptStatus = 0;
+    Atomics.store(this.statusCell.cells, this.statusCell.index, 0);
     this.updateLine();
     for (const q of this.queues) q.reset();
     this.device.reset();
