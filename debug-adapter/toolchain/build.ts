@@ -86,6 +86,19 @@ export function modeDefines(mode: CpuMode): Array<[string, string]> {
 }
 
 /**
+ * The bitness an assembly source's compile step starts in. Real mode is 32-bit here too: a
+ * real-mode source switches with its own `.code16`, and what precedes it is 32-bit code.
+ */
+export function asmStartBits(mode: CpuMode): 32 | 64 {
+  return mode === 'long' ? 64 : 32;
+}
+
+/** The flag that asks for asmStartBits: `as --32/--64`, `gcc -m32/-m64`. */
+export function asmBitnessFlag(kind: 'asm' | 'asm-cpp', mode: CpuMode): string {
+  return `${kind === 'asm' ? '--' : '-m'}${asmStartBits(mode)}`;
+}
+
+/**
  * The compile/assemble step's command line: `as` for `.s`, gcc (cpp + as, or cc1) for `.S` and `.c`.
  * Shared with the language server's live diagnostics, so both use exactly the build's flags.
  */
@@ -96,10 +109,10 @@ export function compileArgv(o: {
   const includes = o.includes.map((d) => `-I${d}`);
   if (o.kind === 'asm')
     return [
-      o.tool, '-g', '--gdwarf-5', o.mode === 'long' ? '--64' : '--32', ...includes,
+      o.tool, '-g', '--gdwarf-5', asmBitnessFlag(o.kind, o.mode), ...includes,
       ...o.defines.flatMap(([k, v]) => ['--defsym', `${k}=${v === '' ? '1' : v}`]), ...(o.extraFlags ?? []), '-o', o.object, o.source,
     ];
-  const target = o.kind === 'c' ? [...C_FLAGS, ...gccModeFlags(o.mode)] : ['-c', '-g', o.mode === 'long' ? '-m64' : '-m32'];
+  const target = o.kind === 'c' ? [...C_FLAGS, ...gccModeFlags(o.mode)] : ['-c', '-g', asmBitnessFlag(o.kind, o.mode)];
   return [
     o.tool, ...target, '-fdiagnostics-color=never', ...includes,
     ...o.defines.map(([k, v]) => (v === '' ? `-D${k}` : `-D${k}=${v}`)), ...(o.extraFlags ?? []), '-o', o.object, o.source,

@@ -9,6 +9,7 @@ import { lookupMnemonic } from '../instruction-data/mnemonic-lookup';
 import { registersFor } from '../instruction-data/registers';
 import { DIRECTIVES, PREPROCESSOR_DIRECTIVES } from '../instruction-data/directives';
 import { PREFIXES, SUMMARIES } from '../instruction-data/summaries';
+import { effectiveBits } from '../index/build-mode';
 import { resolveNumeric } from '../index/resolve';
 import type { Bits, Definition, ParsedFile, Statement, Syntax } from '../parser/types';
 import type { ServerContext } from '../server/context';
@@ -395,9 +396,9 @@ function statementAt(parsed: ParsedFile, line: number, character: number): State
   return best;
 }
 
-/** Mode in force at `line` even when the line has no statement yet. */
+/** Mode in force at `line` even when the line has no statement yet (before any .code: the file's). */
 function lastBits(parsed: ParsedFile, line: number): Bits | undefined {
-  return modeAt(parsed, line).bits ?? parsed.firstBits;
+  return effectiveBits(parsed, modeAt(parsed, line).bits);
 }
 
 function lastSyntax(parsed: ParsedFile, line: number): Syntax {

@@ -6,7 +6,7 @@ import { sourceKindOf } from '../../debug-adapter/toolchain/build';
 import { instructionTable, tableFailure } from '../instruction-data/iced-table';
 import { lookupInstruction } from '../instruction-data/mnemonic-lookup';
 import { splitOperands } from '../parser/lexical';
-import { bitsOfMode } from '../index/file-kinds';
+import { bitsReason, effectiveBits } from '../index/build-mode';
 import { modeAt } from './completion';
 import { registerInfo } from '../instruction-data/registers';
 import { DIRECTIVES, PREPROCESSOR_DIRECTIVES } from '../instruction-data/directives';
@@ -40,7 +40,7 @@ export function hover(ctx: ServerContext, file: string, line: number, character:
       if (!table) return { contents: md(`Instruction data unavailable: ${tableFailure() ?? 'iced-x86 did not load'}`), range };
       const syntax = st?.syntax ?? 'att';
       const ops = st?.operands.map((o) => o.text) ?? [];
-      const bits = st?.bits ?? bitsOfMode(parsed.detectedMode);
+      const bits = effectiveBits(parsed, st?.bits);
       const match = lookupInstruction(t.text, syntax, table, bits, (info, size) => bestFormScore(info, size, bits, ops, syntax, st?.regPrefix));
       if (!match) {
         const prefix = PREFIXES[t.text.toLowerCase()];
@@ -50,7 +50,7 @@ export function hover(ctx: ServerContext, file: string, line: number, character:
       const operandsText = st ? st.operands.map((o) => o.text).join(', ') : '';
       return {
         contents: md(instructionMarkdown({
-          word: t.text, match, syntax, bits, operandsText,
+          word: t.text, match, syntax, bits, bitsWhy: bits !== undefined ? bitsReason(parsed, t.line, bits) : undefined, operandsText,
           operands: st?.operands.map((o) => o.text), regPrefix: st?.regPrefix,
           prefixes: st?.prefixes.map((p) => p.text),
         })),
@@ -153,10 +153,11 @@ function defineBodyInstruction(ctx: ServerContext, parsed: ParsedFile, t: Token)
   const rest = text.slice(0, end).replace(/\\\s*$/, '');
   const operands = splitOperands(rest, t.end, rest.length).map((o) => o.text).filter((x) => x !== '');
   const mode = modeAt(parsed, t.line);
-  const bits = mode.bits ?? bitsOfMode(parsed.detectedMode);
+  const bits = effectiveBits(parsed, mode.bits);
   const match = lookupInstruction(t.text, mode.syntax, table, bits, (info, size) => bestFormScore(info, size, bits, operands, mode.syntax, mode.regPrefix));
   if (!match) return undefined;
-  return instructionMarkdown({ word: t.text, match, syntax: mode.syntax, bits, operandsText: operands.join(', '), operands, regPrefix: mode.regPrefix });
+  const bitsWhy = bits !== undefined ? bitsReason(parsed, t.line, bits) : undefined;
+  return instructionMarkdown({ word: t.text, match, syntax: mode.syntax, bits, bitsWhy, operandsText: operands.join(', '), operands, regPrefix: mode.regPrefix });
 }
 
 function kindText(kind: string): string {

@@ -166,6 +166,8 @@ export interface InstructionDocOptions {
   match: MnemonicMatch;
   syntax: Syntax;
   bits: Bitness | undefined;
+  /** Why the line is `bits`-bit (index/build-mode.ts bitsReason); without it, only the bitness is said. */
+  bitsWhy?: string;
   operandsText?: string;
   /** The operands as written, to put the matching forms first. */
   operands?: string[];
@@ -189,7 +191,7 @@ export function instructionMarkdown(o: InstructionDocOptions): string {
     lines.push(`| \`${formText(f, o.syntax).replace(/\|/g, '\\|')}\` | \`${f.opcode}\` | ${modesText(f.modes).replace(/-bit/g, '')} |${info.privilege === 'some' ? (f.cpl0 ? ' yes |' : ' |') : ''}`);
   }
   if (forms.length > max) lines.push('', `…and ${forms.length - max} more form${forms.length - max === 1 ? '' : 's'}.`);
-  lines.push('', `Valid in ${modesText(info.modes)} code.${o.bits !== undefined ? ` This line is ${o.bits}-bit (\`.code${o.bits}\`)${info.modes & MODE_BIT[o.bits] ? '' : ': **not valid here**'}.` : ''}`);
+  lines.push('', `Valid in ${modesText(info.modes)} code.${o.bits !== undefined ? ` This line is ${o.bits}-bit${o.bitsWhy !== undefined ? ` (${o.bitsWhy})` : ''}${info.modes & MODE_BIT[o.bits] ? '' : ': **not valid here**'}.` : ''}`);
   if (matching.length > 0 && matching.length <= 3 && o.operands && o.operands.length > 0) {
     lines.push('', `This line: ${matching.map((f) => `\`${intelForm(f.intel)}\` (\`${f.opcode}\`)`).join(' or ')}.`);
   }

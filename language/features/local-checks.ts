@@ -5,9 +5,10 @@
 import { instructionTable } from '../instruction-data/iced-table';
 import { lookupMnemonic, modeProblem } from '../instruction-data/mnemonic-lookup';
 import { isRegisterName, registerModeProblem } from '../instruction-data/registers';
+import { effectiveBits, fileModeReason, isCodeDirective } from '../index/build-mode';
 import { findDefinitions, resolveNumeric } from '../index/resolve';
 import type { WorkspaceIndex } from '../index/workspace-index';
-import type { CondPath, Definition, ParsedFile, Statement, Token } from '../parser/types';
+import type { Bits, CondPath, Definition, ParsedFile, Statement, Token } from '../parser/types';
 
 export interface LocalProblem {
   line: number;
@@ -89,22 +90,27 @@ export function localChecks(index: WorkspaceIndex, file: string, opts: CheckOpti
     for (const set of [p.globals, p.weaks, p.externs]) for (const n of set ?? []) declared.add(n);
   }
 
+  // Until the first .code directive the bitness is the file's build mode, and so is the reason.
+  let codeSeen = false;
+  const why = (bits: Bits): string | undefined => (codeSeen ? undefined : fileModeReason(parsed, bits).replace(/`/g, ''));
   for (let line = 0; line < parsed.lineCount; line++) {
     for (const t of parsed.tokens[line]) {
       if (t.stmt === undefined) continue;
       const st = stmts[t.stmt];
+      if (t.kind === 'directive' && isCodeDirective(t.text)) codeSeen = true;
       if (st.scope !== 'top') continue;
+      const bits = effectiveBits(parsed, st.bits);
       switch (t.kind) {
         case 'mnemonic':
-          if (table && st.bits !== undefined && !t.text.includes('\\') && !headIsMacro.get(t.stmt)) {
+          if (table && bits !== undefined && !t.text.includes('\\') && !headIsMacro.get(t.stmt)) {
             const match = lookupMnemonic(t.text, st.syntax, table);
-            const problem = match && modeProblem(t.text, match, st.bits);
+            const problem = match && modeProblem(t.text, match, bits, why(bits));
             if (problem) out.push({ line, start: t.start, end: t.end, severity: 'error', code: 'mode', message: problem });
           }
           break;
         case 'register':
-          if (st.bits !== undefined && !headIsMacro.get(t.stmt)) {
-            const problem = registerModeProblem(t.text, st.bits);
+          if (bits !== undefined && !headIsMacro.get(t.stmt)) {
+            const problem = registerModeProblem(t.text, bits, why(bits));
             if (problem) out.push({ line, start: t.start, end: t.end, severity: 'error', code: 'mode', message: problem });
           }
           break;

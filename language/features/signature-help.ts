@@ -3,6 +3,7 @@
 import type { ParameterInformation, SignatureHelp, SignatureInformation } from 'vscode-languageserver-types';
 import { instructionTable } from '../instruction-data/iced-table';
 import { lookupMnemonic } from '../instruction-data/mnemonic-lookup';
+import { effectiveBits } from '../index/build-mode';
 import { findDefinitions } from '../index/resolve';
 import type { ParsedFile, Statement } from '../parser/types';
 import type { ServerContext } from '../server/context';
@@ -52,7 +53,7 @@ export function signatureHelp(ctx: ServerContext, file: string, line: number, ch
   const table = instructionTable();
   const match = table && lookupMnemonic(st.head.text, st.syntax, table);
   if (!match) return null;
-  const forms = relevantForms(match.info, st.bits, match.size).filter((f) => f.operands.length > 0).slice(0, 16);
+  const forms = relevantForms(match.info, effectiveBits(parsed, st.bits), match.size).filter((f) => f.operands.length > 0).slice(0, 16);
   if (forms.length === 0) return null;
   const signatures = forms.map((f): SignatureInformation => {
     const label = formText(f, st.syntax);

@@ -7,6 +7,8 @@ import { isCpuMode, type CpuMode } from '../../debug-adapter/toolchain/modes';
 import type { CompileFlags } from '../build-info/compile-commands';
 import { parseFile } from '../parser/parse-file';
 import type { Bits, CppEvent, Definition, DefineInfo, IncludeDirective, ParsedFile } from '../parser/types';
+import { sourceKindOf } from '../../debug-adapter/toolchain/build';
+import { ASSUMED_MODE } from './build-mode';
 import { bitsOfMode, fileKindOf, predefinedFor } from './file-kinds';
 
 export interface IndexHost {
@@ -307,7 +309,8 @@ export class WorkspaceIndex {
     // The build mode, strongest first: the build's own flags (compile_commands.json, also through
     // an includer), our `kvm-guest: mode=` marker, our toolchain's rule for our guests (the first
     // .code directive of a source that includes kvm-guest.h), the setting, then a guess from the
-    // text that never takes the first .code directive for the object's bitness.
+    // text that never takes the first .code directive for the object's bitness; an assembly
+    // source still undecided is assembled 32-bit (ASSUMED_MODE), and parsed so.
     const flags = this.flagsOf(file);
     const viaIncluder = flags !== undefined && this.host.compileFlags?.(file) === undefined;
     const marker = flags?.mode === undefined && (kind === 'c' || text.includes('kvm-guest:')) ? markerMode(text) : undefined;
@@ -315,6 +318,8 @@ export class WorkspaceIndex {
     // our toolchain, whose mode rule is the marker or the first .code directive.
     const ownBuild = flags?.mode === undefined && marker === undefined && kind !== 'c' && OUR_BUILD.test(text);
     const setting = isRoot || kind !== 'c' ? this.host.defaultMode() : undefined;
+    // What the live diagnostics assemble on its own (gcc -c for .S, as for .s): never undecided.
+    const assembled = kind !== 'c' && sourceKindOf(file) !== undefined;
     const extra = this.extraPredefined(flags);
     const parseWith = (mode: CpuMode | undefined, exact: boolean): ParsedFile => {
       const { predefined, unknown } = predefinedFor(kind, mode, exact);
@@ -342,15 +347,15 @@ export class WorkspaceIndex {
       parsed.detectedMode = marker;
       if (marker !== undefined) parsed.modeSource = 'marker';
     } else if (ownBuild) {
-      parsed = this.parseOwn(text, isRoot ? setting : undefined, parseWith);
+      parsed = this.parseOwn(text, isRoot ? setting : undefined, assembled, parseWith);
     } else {
       if (setting !== undefined) {
         parsed = parseWith(setting, true);
         parsed.detectedMode = setting;
         parsed.modeSource = 'setting';
-      } else parsed = this.parseForeign(text, parseWith);
+      } else parsed = this.parseForeign(text, assembled, parseWith);
       if (parsed.includes.some((i) => i.resolved !== undefined && i.via !== 'incbin' && this.mentionsOurBuild(i.resolved, new Set([file])))) {
-        parsed = this.parseOwn(text, isRoot ? setting : undefined, parseWith);
+        parsed = this.parseOwn(text, isRoot ? setting : undefined, assembled, parseWith);
       }
     }
     parsed.compileFlags = flags;
@@ -368,8 +373,12 @@ export class WorkspaceIndex {
     return p !== undefined && p.includes.some((i) => i.resolved !== undefined && i.via !== 'incbin' && this.mentionsOurBuild(i.resolved, seen));
   }
 
-  /** Our toolchain's rule (modes.ts): the first .code directive outside comments, else the setting. */
-  private parseOwn(text: string, fallback: CpuMode | undefined, parseWith: (mode: CpuMode | undefined, exact: boolean) => ParsedFile): ParsedFile {
+  /**
+   * Our toolchain's rule (modes.ts): the first .code directive outside comments, else the setting,
+   * else (`assumed`: a source the diagnostics assemble) ASSUMED_MODE.
+   */
+  private parseOwn(text: string, setting: CpuMode | undefined, assumed: boolean, parseWith: (mode: CpuMode | undefined, exact: boolean) => ParsedFile): ParsedFile {
+    const fallback = setting ?? (assumed ? ASSUMED_MODE : undefined);
     const guess = quickDirectiveMode(text);
     const chosen = guess ?? fallback;
     let parsed = parseWith(chosen, (guess === undefined && chosen !== undefined) || chosen === 'real' || chosen === 'long');
@@ -379,22 +388,22 @@ export class WorkspaceIndex {
       parsed = parseWith(again, actual === undefined ? again !== undefined : actual !== 'protected');
     }
     parsed.detectedMode = actual ?? fallback;
-    parsed.modeSource = actual !== undefined ? 'own-build' : fallback !== undefined ? 'setting' : undefined;
+    parsed.modeSource = actual !== undefined ? 'own-build' : setting !== undefined ? 'setting' : fallback !== undefined ? 'default' : undefined;
     return parsed;
   }
 
-  /** A source nothing describes: the text's bitness (heuristicMode). */
-  private parseForeign(text: string, parseWith: (mode: CpuMode | undefined, exact: boolean) => ParsedFile): ParsedFile {
-    {
-      let parsed: ParsedFile;
-      const guess = heuristicMode(text, undefined);
-      parsed = parseWith(guess, guess === 'real' || guess === 'long');
-      const actual = heuristicMode(text, parsed.codeBits);
-      if (actual !== guess) parsed = parseWith(actual, actual === 'real' || actual === 'long');
-      parsed.detectedMode = actual;
-      if (actual !== undefined) parsed.modeSource = 'heuristic';
-      return parsed;
-    }
+  /** A source nothing describes: the text's bitness (heuristicMode), else (`assumed`) ASSUMED_MODE. */
+  private parseForeign(text: string, assumed: boolean, parseWith: (mode: CpuMode | undefined, exact: boolean) => ParsedFile): ParsedFile {
+    const fallback = assumed ? ASSUMED_MODE : undefined;
+    // The assumed mode is exactly what the diagnostics define (KVM_GUEST_MODE_PROTECTED).
+    const exact = (mode: CpuMode | undefined, guessed: boolean): boolean => mode === 'real' || mode === 'long' || (!guessed && mode !== undefined);
+    const guess = heuristicMode(text, undefined);
+    let parsed = parseWith(guess ?? fallback, exact(guess ?? fallback, guess !== undefined));
+    const actual = heuristicMode(text, parsed.codeBits);
+    if (actual !== guess) parsed = parseWith(actual ?? fallback, exact(actual ?? fallback, actual !== undefined));
+    parsed.detectedMode = actual ?? fallback;
+    parsed.modeSource = actual !== undefined ? 'heuristic' : fallback !== undefined ? 'default' : undefined;
+    return parsed;
   }
 
   /** -D/-U of the compilation database, and the #defines of its -include files. */

@@ -115,19 +115,20 @@ export function lookupInstruction(
 /**
  * Why `match` cannot be used in a `bits` mode, or undefined when some form can. Only says no when
  * iced knows forms of that size in other modes, so unusual spellings never give false errors.
+ * `why`: what makes the code `bits`-bit.
  */
-export function modeProblem(word: string, match: MnemonicMatch, bits: Bitness): string | undefined {
+export function modeProblem(word: string, match: MnemonicMatch, bits: Bitness, why = `.code${bits}`): string | undefined {
   const bit = MODE_BIT[bits];
   const { info } = match;
   if ((info.modes & bit) === 0) {
     const where = ([16, 32, 64] as const).filter((b) => info.modes & MODE_BIT[b]).map((b) => `${b}-bit`).join(' and ');
-    return `'${word}' is not valid in ${bits}-bit code (.code${bits}); it exists in ${where} mode`;
+    return `'${word}' is not valid in ${bits}-bit code (${why}); it exists in ${where} mode`;
   }
   if (match.needs64 && bits !== 64) return `'${word}' needs 64-bit operands: only valid in 64-bit code (.code64)`;
   if (match.size !== undefined) {
     const sized = info.forms.filter((f) => f.size === match.size);
     if (sized.length > 0 && !sized.some((f) => f.modes & bit)) {
-      return `'${word}': ${info.name} has no ${match.size}-bit operand form in ${bits}-bit code (.code${bits})`;
+      return `'${word}': ${info.name} has no ${match.size}-bit operand form in ${bits}-bit code (${why})`;
     }
   }
   return undefined;

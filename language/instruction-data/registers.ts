@@ -95,8 +95,9 @@ export function registersFor(bits: Bitness | undefined): RegisterInfo[] {
   return [...registers.values()].filter((r) => !/^st\(/.test(r.name) && r.kind !== 'test' && (bits === 64 || bits === undefined || !r.only64));
 }
 
-export function registerModeProblem(name: string, bits: Bitness): string | undefined {
+/** Why a register cannot be used in `bits`-bit code (`why`: what makes it `bits`-bit), or undefined. */
+export function registerModeProblem(name: string, bits: Bitness, why = `.code${bits}`): string | undefined {
   const r = registerInfo(name);
   if (r === undefined || bits === 64 || !r.only64) return undefined;
-  return `register %${r.name} only exists in 64-bit code (.code64); this is ${bits}-bit code (.code${bits})`;
+  return `register %${r.name} only exists in 64-bit code (.code64); this is ${bits}-bit code (${why})`;
 }

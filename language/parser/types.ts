@@ -188,8 +188,8 @@ export interface ParsedFile {
   weaks: Set<string>;
   /** The build mode of the source (see WorkspaceIndex.parseText for the order), set by the index. */
   detectedMode?: 'real' | 'protected' | 'paged32' | 'long';
-  /** Where detectedMode comes from. */
-  modeSource?: 'compile_commands' | 'includer' | 'marker' | 'own-build' | 'setting' | 'heuristic';
+  /** Where detectedMode comes from ('default': nothing says, the build's 32-bit default; see index/build-mode.ts). */
+  modeSource?: 'compile_commands' | 'includer' | 'marker' | 'own-build' | 'setting' | 'heuristic' | 'default';
   /** The compilation-database flags the file is parsed with (its own entry or its includer's). */
   compileFlags?: import('../build-info/compile-commands').CompileFlags;
   /** Every .code16/32/64 seen outside macro bodies. */

@@ -7,6 +7,7 @@ import { TextDocument } from 'vscode-languageserver-textdocument';
 import type { CompletionItem, Position, TextDocumentIdentifier } from 'vscode-languageserver-types';
 import { sourceKindOf } from '../../debug-adapter/toolchain/build';
 import { detectModeFromSource, type CpuMode } from '../../debug-adapter/toolchain/modes';
+import { ASSUMED_MODE } from '../index/build-mode';
 import { guestIncludeDir } from '../../debug-adapter/toolchain/package-root';
 import { BuildArtifacts } from '../build-info/build-artifacts';
 import { CompileCommands } from '../build-info/compile-commands';
@@ -323,7 +324,7 @@ export class AsmLanguageServer {
       const m = text !== undefined ? detectModeFromSource(text, file) : undefined;
       if (m) return m;
     }
-    return this.settings.defaultMode ?? modeOfFlags(this.settings.extraFlags) ?? 'protected';
+    return this.settings.defaultMode ?? modeOfFlags(this.settings.extraFlags) ?? ASSUMED_MODE;
   }
 
   private watchBuildDir(file: string): void {

@@ -2,6 +2,8 @@
 // a .include'd macro file, numeric labels, mode switches; an Intel-syntax .s file), over stdio.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type {
   CompletionItem, CompletionList, DocumentSymbol, FoldingRange, Hover, Location, SemanticTokens, SignatureHelp,
   SymbolInformation, WorkspaceEdit,
@@ -372,5 +374,92 @@ describe('language server: features on a sample project', function () {
   it('the sample texts are what the positions above assume', () => {
     assert.equal(MAIN_S.split('\n')[15], '1:      lgdt    gdt_desc');
     assert.equal(INTEL_S.split('\n')[9], '2:      dec     ecx');
+  });
+});
+
+// A .S file with no .code directive, no marker and no compile_commands.json entry: gcc -m32 /
+// as --32 assemble it (our diagnostics and build), so hover, signature help and our checks read it
+// as 32-bit code and the hover says why.
+describe('language server: the bitness a source is assembled in before any .code directive', function () {
+  this.timeout(60000);
+  const TEXT = [
+    '/* an interrupt handler: no .code directive, no compile_commands.json */',
+    '        .text',
+    '        .globl  handler',
+    'handler:',
+    '        push    %eax',
+    '        iret',
+    '',
+  ].join('\n');
+  let dir: string;
+  const clients: LspClient[] = [];
+  before(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kvm-lsp-nomode-'));
+  });
+  after(async () => {
+    for (const c of clients) await c.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const start = async (initializationOptions?: unknown): Promise<LspClient> => {
+    const c = await LspClient.start({ root: dir, initializationOptions });
+    clients.push(c);
+    return c;
+  };
+
+  it('hover says what the instruction is in 32-bit code, and why 32-bit; the assembler ran 32-bit', async () => {
+    const file = path.join(dir, 'handler.S');
+    fs.writeFileSync(file, TEXT);
+    const c = await start();
+    const uri = await c.open(file);
+    await c.assembled(file);
+    // The live diagnostics assembled it as protected mode (gcc -m32) and GNU as took `push %eax`.
+    assert.ok(c.logs.some((l) => l.startsWith(`assembler: ${file} v1 (protected)`)), c.logs.join('\n'));
+    assert.deepEqual(await c.diagnosticsFor(uri), []);
+    const hover = async (line: number, character: number): Promise<string> =>
+      md(await c.request<Hover>('textDocument/hover', c.pos(uri, line, character)));
+    const why = /This line is 32-bit \(assembled as 32-bit, `gcc -m32`: no `\.code` directive and no compile_commands\.json entry\)\./;
+    // SDM: IRET with a 32-bit operand size is IRETD (CF), what gcc -m32 makes of `iret`.
+    const iret = await hover(5, 9);
+    assert.match(iret, /^\*\*iret\*\* \(IRETD\)/);
+    assert.match(iret, why);
+    assert.doesNotMatch(iret, /not valid here/);
+    // PUSH r32 (50+rd) exists in 16/32-bit code only (SDM: N.E. in 64-bit mode).
+    const push = await hover(4, 9);
+    assert.match(push, /This line: `push r32` \(`o32 50\+rd`\)/);
+    assert.match(push, why);
+    assert.doesNotMatch(push, /r64/);
+    // Signature help offers the forms of 32-bit code: no 64-bit register forms.
+    const sh = await c.request<SignatureHelp>('textDocument/signatureHelp', c.pos(uri, 4, 19));
+    const forms = sh.signatures.map((x) => x.label);
+    assert.ok(forms.some((f) => /r32/.test(f)), forms.join(' | '));
+    assert.ok(!forms.some((f) => /r64/.test(f)), forms.join(' | '));
+  });
+
+  it('a real-mode guest of ours is 32-bit code until its .code16: what gcc -m32 makes of the lines before it', async () => {
+    const file = path.join(dir, 'real.S');
+    // KVM_GUEST_ names make it one of our guests: real mode from its first .code16 (modes.ts).
+    fs.writeFileSync(file, '/* KVM_GUEST_MODE_REAL guest */\n        push    %ax\n        .code16\n        push    %ax\n');
+    const c = await start();
+    const uri = await c.open(file);
+    await c.assembled(file);
+    assert.ok(c.logs.some((l) => l.startsWith(`assembler: ${file} v1 (real)`)), c.logs.join('\n'));
+    const hover = async (line: number): Promise<string> => md(await c.request<Hover>('textDocument/hover', c.pos(uri, line, 9)));
+    // gcc -m32 encodes the first as 66 50 (32-bit code), the second as 50 (16-bit code).
+    assert.match(await hover(1), /This line is 32-bit \(our build's mode for this guest, from its first `\.code16`; `gcc -m32` assembles what precedes a `\.code16` as 32-bit code\)\./);
+    assert.match(await hover(3), /This line is 16-bit \(`\.code16`\)\./);
+  });
+
+  it('our own checks (assembler off) flag what GNU as --32 rejects: swapgs and iretq are 64-bit only', async () => {
+    const file = path.join(dir, 'sixty.S');
+    fs.writeFileSync(file, TEXT + '        swapgs\n        iretq\n');
+    const c = await start({ assemblerDiagnostics: false });
+    const uri = await c.open(file);
+    const d = await c.diagnosticsFor(uri, (x) => x.some((y) => y.code === 'mode'));
+    const mode = d.filter((x) => x.code === 'mode').map((x) => [x.range.start.line, x.severity, x.message]);
+    const why = 'assembled as 32-bit, gcc -m32: no .code directive and no compile_commands.json entry';
+    assert.deepEqual(mode, [
+      [6, 1, `'swapgs' is not valid in 32-bit code (${why}); it exists in 64-bit mode`],
+      [7, 1, `'iretq' is not valid in 32-bit code (${why}); it exists in 64-bit mode`],
+    ], JSON.stringify(d));
   });
 });
