@@ -76,6 +76,7 @@ export class InterruptPlatform implements InterruptSource {
     return v;
   }
 
+  /** The inputs take what arrived (InterruptSource.poll: the software CPU calls it between pieces). */
   poll(): void {
     for (const s of this.sources) s.poll();
   }

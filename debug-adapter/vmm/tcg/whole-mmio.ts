@@ -13,7 +13,9 @@
 // So the hook announces the access (begin), and the callbacks' pieces are matched to it (claim): the
 // first piece makes the one bus access of the announced size — a read fills `data`, from which every
 // piece is served — and the others are only served. Aligned accesses of 1, 2 or 4 bytes are not cut
-// up and pass as they are.
+// up and pass as they are. Every MMIO access is announced before its pieces, so an announcement no
+// piece matches (a hook address that is not the callbacks' guest-physical one) is replaced by the
+// next, and its pieces are served as they come.
 
 const toBig = (v: number | bigint): bigint => (typeof v === 'bigint' ? v : BigInt(v));
 
