@@ -143,6 +143,12 @@ export interface InterruptSource {
   idle(ctl: Int32Array): 'pending' | 'kicked' | 'never';
   /** Whether anything can raise an interrupt while the guest runs (devices, an armed timer, one pending). */
   live(): boolean;
+  /**
+   * Lets devices that wait for outside input (a console's typed bytes) take it while the guest runs,
+   * for a vCPU that runs the guest in pieces (the software CPU): a guest that spins on its rings with
+   * no HLT and no exit would otherwise never see it. Cheap: a look at a shared ring.
+   */
+  poll?(): void;
 }
 
 /** The worker-thread side of a vCPU. */

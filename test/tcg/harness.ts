@@ -24,6 +24,8 @@ export interface Rig {
   counters: ExitCounters;
   ctl: Int32Array;
   unmapped: UnmappedAccess[];
+  /** The MMIO bus, for tests that put a device on it. */
+  mmio: MmioBus;
   mapping: libc.Mapping;
   close(): void;
 }
@@ -42,7 +44,7 @@ export function makeRig(memSize = 2 << 20, ctlBuffer = new SharedArrayBuffer(16)
   const interrupts = new InterruptPlatform(() => {}); // the rig maps no APIC: nothing reports
   const vcpu = new TcgVcpu({}, { memory: mem, memoryAddress: mapping.address, ports, mmio, counters, ctl, interrupts, guestExit: { code: undefined } });
   return {
-    vcpu, mem, view: new DataView(mapping.buffer), output, counters, ctl, unmapped, mapping,
+    vcpu, mem, view: new DataView(mapping.buffer), output, counters, ctl, unmapped, mmio, mapping,
     close() {
       vcpu.close();
       libc.munmap(mapping);

@@ -1,6 +1,7 @@
 // The VM's interrupt controllers as one source of interrupts for the vCPU: the I/O APIC (device
-// lines in) wired to the local APIC (vectors out), plus the inputs that can raise a line while the
-// CPU is halted (a console with receive buffers waiting for typed input). Both accelerators deliver
+// lines in) wired to the local APIC (vectors out), plus the inputs that take outside input on their
+// own (a console with receive buffers waiting for typed input), polled while the CPU is halted and,
+// on the software CPU, between the pieces it runs the guest in. Both accelerators deliver
 // from here, so a guest sees the same controllers, vectors and counts on KVM and on the software CPU.
 import type { InterruptSource } from '../accelerator';
 import { CTL } from '../vcpu-protocol';
@@ -75,13 +76,15 @@ export class InterruptPlatform implements InterruptSource {
     return v;
   }
 
+  /** The inputs take what arrived (InterruptSource.poll: the software CPU calls it between pieces). */
+  poll(): void {
+    for (const s of this.sources) s.poll();
+  }
+
+  /** Polls the inputs; returns whether one of them could raise an interrupt the CPU would take. */
   private pollInputs(): boolean {
-    let live = false;
-    for (const s of this.sources) {
-      s.poll();
-      if (s.mayRaise() && this.ioapic.hasUnmaskedSource([s.pin])) live = true;
-    }
-    return live;
+    this.poll();
+    return this.sources.some((s) => s.mayRaise() && this.ioapic.hasUnmaskedSource([s.pin]));
   }
 
   idle(ctl: Int32Array): 'pending' | 'kicked' | 'never' {

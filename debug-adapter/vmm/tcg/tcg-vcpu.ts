@@ -38,6 +38,7 @@ import {
   unicorn, UnicornLib, X86,
 } from './unicorn-lib';
 import { UnicornState } from './unicorn-state';
+import { littleEndian, WholeMmioAccess } from './whole-mmio';
 
 /** What the worker needs from the main thread for a software vCPU: nothing beyond VcpuEnvironment yet. */
 export interface TcgVcpuInit {
@@ -116,6 +117,8 @@ export class TcgVcpu implements Vcpu {
   private pendingWatch: { at: bigint; access: MemoryAccess } | undefined;
   private readonly mmioPages = new Set<number>();
   private readonly mmioBuffers = [1, 2, 4, 8].map((n) => new Uint8Array(n));
+  /** The MMIO access Unicorn is handing to the region in pieces (see whole-mmio.ts). */
+  private readonly wholeMmio = new WholeMmioAccess();
   private closed = false;
   /** Inside uc_emu_start. */
   private emulating = false;
@@ -195,11 +198,11 @@ export class TcgVcpu implements Vcpu {
       }
     }, InCallback);
 
-    // MMIO: a page outside RAM is mapped on its first access with callbacks that go to the bus.
-    // The callbacks get the offset in the page; user data is the page's guest-physical address.
-    this.mmioRead = register((_uc: number, offset: number | bigint, size: number, page: number): number | bigint => {
-      const address = page + Number(offset);
-      const buf = this.mmioBuffers[size === 8 ? 3 : size === 4 ? 2 : size === 2 ? 1 : 0];
+    // MMIO: everything above RAM is one region whose callbacks go to the bus. The callbacks get the
+    // offset in the region; user data is its base. Unicorn cuts 8-byte and unaligned accesses into
+    // pieces: a memory hook on the region announces each whole access (whole-mmio.ts).
+    const sized = (size: number): Uint8Array => this.mmioBuffers[size === 8 ? 3 : size === 4 ? 2 : size === 2 ? 1 : 0];
+    const busRead = (address: number, buf: Uint8Array): void => {
       counters.mmioAccess(address, false);
       try {
         mmio.read(address, buf);
@@ -207,17 +210,31 @@ export class TcgVcpu implements Vcpu {
         fail(e);
         buf.fill(0xff);
       }
-      if (size === 8) return new DataView(buf.buffer).getBigUint64(0, true);
-      let v = 0;
-      for (let i = size - 1; i >= 0; i--) v = v * 256 + buf[i];
-      return v;
+    };
+    const whole = this.wholeMmio;
+    this.mmioRead = register((_uc: number, offset: number | bigint, size: number, base: number): number | bigint => {
+      const address = base + Number(offset);
+      const piece = whole.claim(address, size, false);
+      if (piece === 'own') {
+        const buf = sized(size);
+        busRead(address, buf);
+        return littleEndian(buf, 0, size);
+      }
+      if (piece === 'first') busRead(whole.busAddress, whole.busBytes);
+      return whole.value(address, size);
     }, MmioReadCallback);
-    this.mmioWrite = register((_uc: number, offset: number | bigint, size: number, value: number | bigint, page: number): void => {
+    this.mmioWrite = register((_uc: number, offset: number | bigint, pieceSize: number, value: number | bigint, base: number): void => {
       if (this.stop?.kind === 'guest-exit') return;
-      const address = page + Number(offset);
-      const buf = this.mmioBuffers[size === 8 ? 3 : size === 4 ? 2 : size === 2 ? 1 : 0];
-      let v = toBig(value);
-      for (let i = 0; i < buf.length; i++, v >>= 8n) buf[i] = Number(v & 0xffn);
+      const piece = whole.claim(base + Number(offset), pieceSize, true);
+      if (piece === 'rest') return; // written whole with the first piece
+      const address = piece === 'first' ? whole.busAddress : base + Number(offset);
+      let buf = whole.busBytes;
+      if (piece === 'own') {
+        buf = sized(pieceSize);
+        let v = toBig(value);
+        for (let i = 0; i < buf.length; i++, v >>= 8n) buf[i] = Number(v & 0xffn);
+      }
+      const size = buf.length;
       counters.mmioAccess(address, true);
       const before = env.interrupts.pending();
       try {
@@ -321,6 +338,9 @@ export class TcgVcpu implements Vcpu {
     // is not used for the access that triggered it (measured, 2.0.1), and the run would end with RIP
     // at the start of the block. The callbacks get offsets in the region; user data is its base.
     check(lib.uc_mmio_map(uc, this.memorySize, MMIO_END - this.memorySize, this.mmioRead, this.memorySize, this.mmioWrite, this.memorySize), 'uc_mmio_map(above RAM)');
+    const announce = register((_uc: number, type: number, address: number | bigint, size: number, value: number | bigint): void =>
+      whole.begin(Number(address), size, type === UC_MEM.WRITE, value), MemCallback);
+    check(lib.uc_hook_add(uc, [0n], UC_HOOK.MEM_READ | UC_HOOK.MEM_WRITE, announce, 0, BigInt(this.memorySize), BigInt(MMIO_END - 1)), 'uc_hook_add(MMIO accesses)');
     // Executing MMIO is impossible: Unicorn refuses the fetch (FETCH_PROT); report where.
     check(lib.uc_hook_add(uc, [0n], UC_HOOK.MEM_FETCH_PROT, fetchMmioCb, 0, 1n, 0n), 'uc_hook_add(fetch)');
   }
@@ -588,6 +608,7 @@ export class TcgVcpu implements Vcpu {
       this.lastHookPc = undefined;
       this.stepStarted = false;
       this.pendingWatch = undefined;
+      this.wholeMmio.reset();
       const count = this.interruptWindow();
       let err: number;
       try {
@@ -667,7 +688,10 @@ export class TcgVcpu implements Vcpu {
         continue;
       }
       if (Atomics.load(ctl, 0) !== 0) return { kind: 'kicked' };
-      // An interrupt window or a timer ended the run: take what is pending and go on.
+      // A counted piece, an interrupt window or a timer ended the run: devices look at outside
+      // input (typed bytes for a guest that spins on its rings), then the loop's top takes what is
+      // pending and goes on.
+      if (this.counted) this.env.interrupts.poll?.();
     }
   }
 
@@ -818,7 +842,7 @@ export class TcgVcpu implements Vcpu {
       'engine handle': hex(BigInt(koffi.address(this.uc as never))),
       memory: 'guest RAM mapped with uc_mem_map_ptr',
       'run area': 'none: the software CPU has no kvm_run; exits are hook callbacks',
-      MMIO: `${hex(this.memorySize)}–${hex(MMIO_END - 1)} mapped with uc_mmio_map to the MMIO bus`,
+      MMIO: `${hex(this.memorySize)}–${hex(MMIO_END - 1)} mapped with uc_mmio_map to the MMIO bus, accesses kept whole by a memory hook`,
       paging: this.identityPaging ? 'page tables checked (faults), accesses at physical = linear (Unicorn 2.0.x)' : 'page tables',
     };
   }

@@ -64,7 +64,7 @@ export class TcgVm implements VmBackend {
     return {
       memory: 'one region at guest-physical 0, shared with the engine by uc_mem_map_ptr',
       'run area': 'none: exits are hook callbacks inside uc_emu_start',
-      'MMIO': 'pages outside RAM are mapped on first access with uc_mmio_map and served by the bus',
+      'MMIO': 'everything above RAM is one uc_mmio_map region served by the bus; a memory hook on it keeps 8-byte and unaligned accesses whole',
       kick: this.engine === undefined ? 'not attached' : `uc_emu_stop on engine 0x${this.engine.toString(16)}`,
     };
   }
