@@ -39,8 +39,9 @@ export function attachVirtioDevices(kinds: readonly VirtioDeviceKind[], w: Virti
     const device = kind === 'virtio-rng' ? new VirtioRng() : new VirtioConsole(w.consoleOut, w.consoleIn);
     const transport = new VirtioMmioTransport(base, device, w.ram, w.line(pin, `${kind} at ${L.hex(base)}`), { report: w.report }, w.statusCell?.(i));
     if (kind === 'virtio-console') {
-      // Typed input can arrive while the guest sleeps in HLT: once the driver has its receive
-      // queue up, the console is polled for it (a guest waiting for input waits, as on QEMU).
+      // Typed input arrives whenever it is typed: once the driver has its receive queue up, the
+      // console is polled for it — while the guest sleeps in HLT, between the software CPU's
+      // counted pieces, and every few milliseconds in the device thread.
       w.addSpontaneousSource({
         pin,
         poll: () => void transport.poll(),
