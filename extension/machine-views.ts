@@ -158,18 +158,32 @@ function virtioNode(v: DevicesSnapshot['virtio'][number]): Node {
   };
 }
 
-/** The local APIC, the I/O APIC's entries in use and the vectors the CPU took. */
+/** The local APIC, the I/O APIC's entries in use and the vectors the CPU took (KVM's in-kernel controllers: what the device thread did instead). */
 function interruptsNode(d: DevicesSnapshot): Node {
   const l = d.lapic;
+  const kernel = d.controllers === 'kernel';
+  const e = d.eventfds;
+  const count = (n: number | undefined, what: string): string => (n === undefined ? '' : `, ${n} ${what}`);
   return {
-    label: 'Interrupts', description: `local APIC ${l.enabled ? 'enabled' : 'disabled'}, ${Object.values(d.interruptsTaken).reduce((a, b) => a + b, 0)} taken`, icon: 'zap',
+    label: 'Interrupts',
+    description: kernel
+      ? `KVM's in-kernel local APIC ${l.enabled ? 'enabled' : 'disabled'} and I/O APIC`
+      : `local APIC ${l.enabled ? 'enabled' : 'disabled'}, ${Object.values(d.interruptsTaken).reduce((a, b) => a + b, 0)} taken`,
+    icon: 'zap',
     children: [
-      leaf('local APIC', `TPR ${hex(l.tpr)}, PPR ${hex(l.ppr)}, IRR ${l.irr.map(hex).join(' ') || '—'}, ISR ${l.isr.map(hex).join(' ') || '—'}, ${l.eois} EOIs`),
-      leaf('local APIC timer', l.timer.initial ? `${l.timer.mode}, vector ${hex(l.timer.vector)}${l.timer.masked ? ' (masked)' : ''}, current ${l.timer.current}/${l.timer.initial}, fired ${l.timer.fired}` : `stopped, fired ${l.timer.fired}`),
-      ...d.ioapic.map((e) =>
-        leaf(`I/O APIC input ${e.pin}`, `${e.masked ? 'masked' : `vector ${hex(e.vector)}`} ${e.level ? 'level' : 'edge'}${e.remoteIrr ? ' Remote-IRR' : ''}, raised ${e.raised}, delivered ${e.delivered}${e.source ? ` ← ${e.source}` : ''}`),
+      leaf('local APIC', `TPR ${hex(l.tpr)}, PPR ${hex(l.ppr)}, IRR ${l.irr.map(hex).join(' ') || '—'}, ISR ${l.isr.map(hex).join(' ') || '—'}${count(l.eois, 'EOIs')}`),
+      leaf('local APIC timer', `${l.timer.initial ? `${l.timer.mode}, vector ${hex(l.timer.vector)}${l.timer.masked ? ' (masked)' : ''}, current ${l.timer.current}/${l.timer.initial}` : 'stopped'}${l.timer.fired !== undefined ? `, fired ${l.timer.fired}` : ''}`),
+      ...d.ioapic.map((r) =>
+        leaf(
+          `I/O APIC input ${r.pin}`,
+          `${r.masked ? 'masked' : `vector ${hex(r.vector)}`} ${r.level ? 'level' : 'edge'}${r.remoteIrr ? ' Remote-IRR' : ''}, raised ${r.raised}` +
+            `${r.delivered !== undefined ? `, delivered ${r.delivered}` : ''}${r.source ? ` ← ${r.source}` : ''}`,
+        ),
       ),
       ...Object.entries(d.interruptsTaken).map(([v, n]) => leaf(`vector ${hex(Number(v))}`, `taken ${n}×`)),
+      ...(e
+        ? [leaf('device thread', `${e.ioeventfdNotifications} notifications by ioeventfd, ${e.irqfdInjections} interrupts by irqfd${e.irqLineCalls ? `, ${e.irqLineCalls} KVM_IRQ_LINE calls` : ''}, no exit to user space`)]
+        : []),
     ],
   };
 }
