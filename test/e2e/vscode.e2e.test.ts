@@ -242,7 +242,7 @@ forEachAccelerator('extension in a real VS Code (code-server + Chromium)', funct
   // On KVM the guest has KVM's in-kernel interrupt controllers (the default for a machine with
   // devices), its devices in the device thread.
   const kernelIrqchip = accel === 'kvm';
-  const lseTitle = `F5 on the virtio guest (the LSE way${LSE_IN_LONG_MODE ? ', in long mode on KVM' : ''}): its devices from the source, interrupts, the console line in the Debug Console`;
+  const lseTitle = `F5 on the virtio guest (the LSE way${LSE_IN_LONG_MODE ? ', built for long mode on this kvm_pvm host' : ''}): its devices from the source, interrupts, the console line in the Debug Console`;
   it(lseTitle, async function () {
       if (/stopped|running/.test(await vscode.statusBar())) await vscode.stopDebugging();
       await vscode.openFile('virtio-guest.c');

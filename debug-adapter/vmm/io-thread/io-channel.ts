@@ -77,19 +77,22 @@ const ANSWER_MS = 10000;
 /** Polls of the answer before sleeping on it (a few microseconds). */
 const SPINS = 2000;
 
-export class IoClient {
-  private readonly box: Int32Array;
-  private readonly bytes: Uint8Array;
-  private readonly ring: Int32Array;
-  private readonly ringBytes: Uint8Array;
+/** Both ends' views of the mailbox: its slots, its data bytes, the write ring. */
+class MailboxViews {
+  protected readonly box: Int32Array;
+  protected readonly bytes: Uint8Array;
+  protected readonly ring: Int32Array;
+  protected readonly ringBytes: Uint8Array;
 
-  constructor(private readonly c: IoChannelInit) {
+  constructor(protected readonly c: IoChannelInit) {
     this.box = new Int32Array(c.mailbox);
     this.bytes = new Uint8Array(c.mailbox, MAILBOX.DATA * 4, 8);
     this.ring = new Int32Array(c.mailbox, MAILBOX.SIZE * 4);
     this.ringBytes = new Uint8Array(c.mailbox, MAILBOX.SIZE * 4);
   }
+}
 
+export class IoClient extends MailboxViews {
   /** Queues a write (at most 8 bytes) and goes on; waits only while the ring is full. */
   post(address: number, data: Uint8Array): void {
     const head = Atomics.load(this.box, MAILBOX.HEAD);
@@ -160,19 +163,7 @@ export class IoClient {
 }
 
 /** The device thread's end: applies the queued writes, then answers what waits in the mailbox (and the port). */
-export class IoServer {
-  private readonly box: Int32Array;
-  private readonly bytes: Uint8Array;
-  private readonly ring: Int32Array;
-  private readonly ringBytes: Uint8Array;
-
-  constructor(private readonly c: IoChannelInit) {
-    this.box = new Int32Array(c.mailbox);
-    this.bytes = new Uint8Array(c.mailbox, MAILBOX.DATA * 4, 8);
-    this.ring = new Int32Array(c.mailbox, MAILBOX.SIZE * 4);
-    this.ringBytes = new Uint8Array(c.mailbox, MAILBOX.SIZE * 4);
-  }
-
+export class IoServer extends MailboxViews {
   get requestFd(): number {
     return this.c.requestFd;
   }
