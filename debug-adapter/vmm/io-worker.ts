@@ -36,7 +36,8 @@ export interface IoWorkerInit {
 }
 
 export type IoWorkerMessage =
-  | { type: 'ready' }
+  /** `fds`: the eventfds it made; the main thread closes them once the thread is gone, however it ended. */
+  | { type: 'ready'; fds: number[] }
   | { type: 'device-event'; message: string }
   | { type: 'error'; message: string };
 
@@ -151,7 +152,7 @@ function serve(init: IoWorkerInit): void {
   };
   const resampled = lines.filter((l) => l.irqfd);
   const fds = [server.requestFd, ...notifiers.map((n) => n.fd), ...resampled.map((l) => l.irqfd!.resampleFd)];
-  post({ type: 'ready' });
+  post({ type: 'ready', fds: [...notifiers.map((n) => n.fd), ...lines.flatMap((l) => (l.irqfd ? [l.irqfd.fd, l.irqfd.resampleFd] : []))] });
 
   let busyUntil = 0n;
   while (running) {
@@ -175,9 +176,6 @@ function serve(init: IoWorkerInit): void {
     for (const s of sources) s.poll();
     if (vcpu?.stats) watchHalt(vcpu as Required<typeof vcpu>);
   }
-  for (const n of notifiers) libc.close(n.fd);
-  for (const l of lines) l.close();
-  vcpu?.stats?.close();
 
   function watchHalt(v: Required<NonNullable<typeof vcpu>>): void {
     const h = v.stats.halt();

@@ -136,7 +136,7 @@ export class Machine {
   private readonly output = new ByteRing(1 << 16);
   private readonly input = new ByteRing(1 << 12);
   /** KVM's in-kernel irqchip: the device thread, its console's input ring and the eventfd that wakes it. */
-  private deviceThread?: { worker: Worker; input: ByteRing; requestFd: number };
+  private deviceThread?: { worker: Worker; input: ByteRing; requestFd: number; fds: number[] };
   private readonly queue: Pending[] = [];
   private running = false;
   private destroyed = false;
@@ -196,12 +196,15 @@ export class Machine {
     if (!k) return undefined;
     const worker = new Worker(path.join(__dirname, 'io-worker.js'));
     const requestFd = libc.eventfd('device thread requests');
-    const dt = (this.deviceThread = { worker, input: new ByteRing(1 << 12), requestFd });
+    const dt = (this.deviceThread = { worker, input: new ByteRing(1 << 12), requestFd, fds: [] as number[] });
     const { port1, port2 } = new MessageChannel();
     const mailbox = newMailbox();
     const ready = new Promise<void>((resolve, reject) => {
       worker.on('message', (m: IoWorkerMessage) => {
-        if (m.type === 'ready') resolve();
+        if (m.type === 'ready') {
+          dt.fds = m.fds;
+          resolve();
+        }
         else if (m.type === 'error') {
           reject(new Error(`device thread: ${m.message}`));
           this.failAll(new Error(`device thread: ${m.message}`));
@@ -451,7 +454,7 @@ export class Machine {
     }
     if (this.deviceThread) {
       await this.deviceThread.worker.terminate();
-      libc.close(this.deviceThread.requestFd);
+      for (const fd of [this.deviceThread.requestFd, ...this.deviceThread.fds]) libc.close(fd);
     }
     this.drainOutput();
     this.vm.destroy();

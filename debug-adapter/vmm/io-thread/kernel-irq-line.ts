@@ -71,10 +71,4 @@ export class KernelIrqLine implements InterruptLine {
     if (this.eventWhileHeld && this.level) this.assertThroughIrqfd();
     this.eventWhileHeld = false;
   }
-
-  close(): void {
-    if (!this.irqfd) return;
-    libc.close(this.irqfd.fd);
-    libc.close(this.irqfd.resampleFd);
-  }
 }

@@ -407,9 +407,12 @@ export class KvmVcpu implements Vcpu {
     return { ioapic: readKernelIoapic(this.init.vmFd), lapic: readKernelLapic(this.fd) };
   }
 
-  /** The vCPU's statistics fd, for the device thread's halt checks (vcpu-stats.ts). */
+  private statsFd?: number;
+
+  /** The vCPU's statistics fd, for the device thread's halt checks (vcpu-stats.ts); closed with the vCPU. */
   statisticsFd(): number | undefined {
-    return VcpuStats.fdOf(this.fd);
+    this.statsFd ??= VcpuStats.fdOf(this.fd);
+    return this.statsFd;
   }
 
   private internalError(): VcpuExit {
@@ -443,6 +446,7 @@ export class KvmVcpu implements Vcpu {
   }
 
   close(): void {
+    if (this.statsFd !== undefined) libc.close(this.statsFd);
     libc.munmap(this.runMap);
     libc.close(this.fd);
   }

@@ -17,7 +17,7 @@ export class VcpuStats {
 
   private constructor(readonly fd: number, private readonly blockingAt: number, private readonly haltExitsAt: number) {}
 
-  /** The vCPU's stats fd (KVM_GET_STATS_FD, a vCPU ioctl: call it while the vCPU does not run), or undefined. */
+  /** The vCPU's stats fd (KVM_GET_STATS_FD, a vCPU ioctl: call it while the vCPU does not run), or undefined; its owner closes it. */
   static fdOf(vcpuFd: number): number | undefined {
     try {
       return libc.ioctlInt(vcpuFd, IOCTL.KVM_GET_STATS_FD, 0, 'KVM_GET_STATS_FD');
@@ -26,7 +26,7 @@ export class VcpuStats {
     }
   }
 
-  /** Reads the layout of a stats fd (any thread); undefined, and the fd closed, when it lacks the two statistics. */
+  /** Reads the layout of a stats fd (any thread; the fd stays its owner's); undefined when it lacks the two statistics. */
   static adopt(fd: number): VcpuStats | undefined {
     try {
       const header = Buffer.alloc(SIZE.kvm_stats_header);
@@ -50,7 +50,6 @@ export class VcpuStats {
     } catch {
       /* unreadable: treated as absent */
     }
-    libc.close(fd);
     return undefined;
   }
 
@@ -61,9 +60,5 @@ export class VcpuStats {
 
   halt(): HaltState {
     return { blocking: this.read(this.blockingAt) !== 0n, haltExits: this.read(this.haltExitsAt) };
-  }
-
-  close(): void {
-    libc.close(this.fd);
   }
 }

@@ -14,9 +14,10 @@ export class Host implements InterruptLine, VirtioEvents {
   level = false;
   readonly edges: boolean[] = [];
   readonly reports: string[] = [];
+  /** The transport announces every event with set(true), high already or not: edges are the changes. */
   set(level: boolean): void {
+    if (level !== this.level) this.edges.push(level);
     this.level = level;
-    this.edges.push(level);
   }
   report(message: string): void {
     this.reports.push(message);

@@ -2,7 +2,11 @@
 // report guest mistakes. Both are tiny so the lead can wire them to an IOAPIC input, irqfd or a
 // test double.
 
-/** A device's interrupt line. The transport holds it asserted while InterruptStatus != 0 (level). */
+/**
+ * A device's interrupt line. The transport holds it asserted while InterruptStatus != 0 (level), and
+ * calls set(true) for every new event even while it is high (a line whose InterruptStatus another
+ * thread acknowledges needs to hear of each).
+ */
 export interface InterruptLine {
   set(level: boolean): void;
 }
