@@ -1,6 +1,11 @@
 // Human-readable decoders for the CPU state a bare-metal guest developer inspects: flag registers,
 // control registers, segments, raw GDT/IDT descriptors and page-table walks. All pure.
 import type { Segment } from '../vmm/cpu-state';
+import { CR0_PG, CR4_LA57, CR4_PAE, CR4_PSE, EFER_LMA, EFER_LME, EFER_NXE } from '../vmm/cpu-state';
+import {
+  descriptorAttributes, descriptorBase, descriptorLimit, gateIst, gateOffset, gateSelector, scaledLimit,
+} from '../vmm/descriptor-fields';
+import type { DescriptorAttributes } from '../vmm/descriptor-fields';
 
 export interface DecodedField {
   name: string;
@@ -139,20 +144,12 @@ export interface SegmentInfo {
   fields: DecodedField[];
 }
 
-export interface DescriptorInfo extends SegmentInfo {
+export interface DescriptorInfo extends SegmentInfo, DescriptorAttributes {
   base: bigint;
   /** The raw 20-bit limit. */
   limit: number;
   /** The last valid offset, with granularity applied. */
   effectiveLimit: number;
-  type: number;
-  s: number;
-  dpl: number;
-  present: number;
-  avl: number;
-  l: number;
-  db: number;
-  g: number;
   /** Gates only: the target selector and offset. */
   selector?: number;
   offset?: bigint;
@@ -180,18 +177,7 @@ export function segmentTypeName(type: number, s: number, longMode = false): stri
   return parts.join(', ');
 }
 
-interface Attrs {
-  type: number;
-  s: number;
-  dpl: number;
-  present: number;
-  avl: number;
-  l: number;
-  db: number;
-  g: number;
-}
-
-function classify(a: Attrs, longMode: boolean): Pick<SegmentInfo, 'kind' | 'typeName' | 'bitness'> {
+function classify(a: DescriptorAttributes, longMode: boolean): Pick<SegmentInfo, 'kind' | 'typeName' | 'bitness'> {
   const typeName = segmentTypeName(a.type, a.s, longMode);
   if (!a.s) return { kind: 'system', typeName };
   const code = (a.type & 8) !== 0;
@@ -199,7 +185,7 @@ function classify(a: Attrs, longMode: boolean): Pick<SegmentInfo, 'kind' | 'type
   return { kind: code ? 'code' : 'data', typeName, bitness };
 }
 
-function attrFields(a: Attrs, typeName: string): DecodedField[] {
+function attrFields(a: DescriptorAttributes, typeName: string): DecodedField[] {
   const f = (name: string, value: number, description: string): DecodedField => ({ name, value: String(value), description });
   return [
     { name: 'type', value: hex(a.type), description: typeName },
@@ -213,7 +199,7 @@ function attrFields(a: Attrs, typeName: string): DecodedField[] {
   ];
 }
 
-function headline(a: Attrs, c: Pick<SegmentInfo, 'kind' | 'typeName' | 'bitness'>): string {
+function headline(a: DescriptorAttributes, c: Pick<SegmentInfo, 'kind' | 'typeName' | 'bitness'>): string {
   const what = c.kind === 'system' ? c.typeName : `${c.kind} ${c.bitness}-bit`;
   return `${what} DPL${a.dpl} ${a.present ? 'present' : 'not present'}`;
 }
@@ -237,37 +223,32 @@ export function decodeSegment(seg: Segment, options: { longMode?: boolean } = {}
   return { ...c, summary: `${headline(seg, c)} base ${hex(seg.base)} limit ${hex(seg.limit)}`, fields };
 }
 
-function descriptorAttrs(d: bigint): Attrs {
-  const n = (bit: number, width = 1): number => Number(bitsOf(d, bit, width));
-  return { type: n(40, 4), s: n(44), dpl: n(45, 2), present: n(47), avl: n(52), l: n(53), db: n(54), g: n(55) };
-}
-
 function decode(low: bigint, high: bigint | undefined): DescriptorInfo {
   low = BigInt.asUintN(64, low);
-  const a = descriptorAttrs(low);
+  const a = descriptorAttributes(low);
   const longMode = high !== undefined;
   const c = classify(a, longMode);
   if (!a.s && isGate(a.type)) {
     // Gates hold a selector:offset, not a base/limit.
-    const selector = Number(bitsOf(low, 16, 16));
-    let offset = a.type === 0x5 ? 0n : bitsOf(low, 0, 16) | (bitsOf(low, 48, 16) << 16n);
-    if (high !== undefined) offset |= bitsOf(high, 0, 32) << 32n;
+    const selector = gateSelector(low);
+    // A task gate has no entry point: its low offset bits are not read.
+    const offset = gateOffset(a.type === 0x5 ? 0n : low, high);
     const fields: DecodedField[] = [
       { name: 'selector', value: hex(selector), description: describeSelector(selector) },
       { name: 'offset', value: hex(offset), description: a.type === 0x5 ? 'unused by task gates' : 'entry point' },
       ...attrFields(a, c.typeName),
     ];
     if (!longMode && (a.type === 0x4 || a.type === 0xc)) fields.push({ name: 'params', value: String(bitsOf(low, 32, 5)), description: 'stack parameters copied' });
-    if (longMode && a.type !== 0xc) fields.push({ name: 'IST', value: String(bitsOf(low, 32, 3)), description: 'interrupt stack table slot (0 = none)' });
+    if (longMode && a.type !== 0xc) fields.push({ name: 'IST', value: String(gateIst(low)), description: 'interrupt stack table slot (0 = none)' });
     return {
       ...c, ...a, base: 0n, limit: 0, effectiveLimit: 0, selector, offset, fields,
       summary: `${c.typeName} → ${hex(selector)}:${hex(offset)} DPL${a.dpl} ${a.present ? 'present' : 'not present'}`,
     };
   }
-  let base = bitsOf(low, 16, 24) | (bitsOf(low, 56, 8) << 24n);
+  let base = descriptorBase(low);
   if (high !== undefined && !a.s) base |= bitsOf(high, 0, 32) << 32n;
-  const limit = Number(bitsOf(low, 0, 16) | (bitsOf(low, 48, 4) << 16n));
-  const effectiveLimit = a.g ? limit * 4096 + 0xfff : limit;
+  const limit = descriptorLimit(low);
+  const effectiveLimit = scaledLimit(limit, a.g);
   const fields: DecodedField[] = [
     { name: 'base', value: hex(base), description: 'linear address of offset 0' },
     { name: 'limit', value: hex(limit), description: a.g ? `4 KiB units: last offset ${hex(effectiveLimit)}` : 'bytes: last valid offset' },
@@ -331,13 +312,6 @@ export interface WalkOptions {
   maxPhyAddr?: number;
 }
 
-const CR0_PG = 1n << 31n;
-const CR4_PSE = 1n << 4n;
-const CR4_PAE = 1n << 5n;
-const CR4_LA57 = 1n << 12n;
-const EFER_LME = 1n << 8n;
-const EFER_LMA = 1n << 10n;
-const EFER_NXE = 1n << 11n;
 const range = (hi: number, lo: number): bigint => (hi < lo ? 0n : ((1n << BigInt(hi - lo + 1)) - 1n) << BigInt(lo));
 
 function entryFlags(e: bigint, leaf: boolean, atPt: boolean, large: boolean, nx: boolean): string[] {

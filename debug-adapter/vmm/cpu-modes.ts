@@ -2,19 +2,9 @@
 // guest memory. writeModeTables() runs where guest memory is written; initialState() is pure.
 import type { CpuMode } from '../toolchain/modes';
 import type { Regs, Segment, SRegs } from './cpu-state';
+import { CR0_ET, CR0_MP, CR0_NE, CR0_PE, CR0_PG, CR4_OSFXSR, CR4_OSXMMEXCPT, CR4_PAE, CR4_PSE, EFER_LMA, EFER_LME } from './cpu-state';
 import * as L from './guest-layout';
 
-export const CR0_PE = 1n;
-export const CR0_MP = 1n << 1n;
-export const CR0_ET = 1n << 4n;
-export const CR0_NE = 1n << 5n;
-export const CR0_PG = 1n << 31n;
-export const CR4_PSE = 1n << 4n;
-export const CR4_PAE = 1n << 5n;
-export const CR4_OSFXSR = 1n << 9n;
-export const CR4_OSXMMEXCPT = 1n << 10n;
-export const EFER_LME = 1n << 8n;
-export const EFER_LMA = 1n << 10n;
 export const RFLAGS_FIXED = 0x2n;
 
 /** Where execution starts: a linear address, or CS:IP in real mode. */

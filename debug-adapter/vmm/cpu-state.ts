@@ -55,9 +55,22 @@ export interface CpuState {
   sregs: SRegs;
 }
 
+// Control-register and EFER bits (Intel SDM vol. 3, 2.5 and 2.2.1), defined once for every module.
 export const CR0_PE = 1n;
+export const CR0_MP = 1n << 1n;
+export const CR0_ET = 1n << 4n;
+export const CR0_NE = 1n << 5n;
+export const CR0_WP = 1n << 16n;
 export const CR0_PG = 1n << 31n;
+export const CR4_PSE = 1n << 4n;
+export const CR4_PAE = 1n << 5n;
+export const CR4_OSFXSR = 1n << 9n;
+export const CR4_OSXMMEXCPT = 1n << 10n;
+export const CR4_LA57 = 1n << 12n;
+export const CR4_SMEP = 1n << 20n;
+export const EFER_LME = 1n << 8n;
 export const EFER_LMA = 1n << 10n;
+export const EFER_NXE = 1n << 11n;
 export const RFLAGS_IF = 1n << 9n;
 export const RFLAGS_TF = 1n << 8n;
 

@@ -14,6 +14,7 @@
 // Paging-structure entries that lie outside guest RAM read as 0 (not present): the walk returns a
 // not-present fault for them, as a processor reading all-zero (or floating) memory would.
 import type { SRegs } from './cpu-state';
+import { CR0_PG, CR0_WP, CR4_PAE, CR4_PSE, CR4_SMEP, EFER_LMA, EFER_NXE } from './cpu-state';
 
 export interface WalkAccess {
   write?: boolean;
@@ -32,14 +33,6 @@ export const PF_ID = 1 << 4; // instruction fetch (only with PAE/4-level paging 
 
 export const MAXPHYADDR = 40;
 
-const CR0_PG = 1n << 31n;
-const CR0_WP = 1n << 16n;
-const CR4_PSE = 1n << 4n;
-const CR4_PAE = 1n << 5n;
-const CR4_SMEP = 1n << 20n;
-const EFER_NXE = 1n << 11n;
-const EFER_LMA = 1n << 10n;
-
 const P = 1n;
 const RW = 2n;
 const US = 4n;
@@ -52,6 +45,36 @@ const ABOVE_MAXPHY_62 = ((1n << 63n) - 1n) & ~((1n << BigInt(MAXPHYADDR)) - 1n);
 const ADDR_MASK = ((1n << BigInt(MAXPHYADDR)) - 1n) & ~0xfffn;
 
 export type PagingMode = 'none' | '32-bit' | 'pae' | '4-level';
+
+/** A level of PAE or 4-level paging: where its index lies in the linear address, what its entries may hold. */
+interface WideLevel {
+  level: WalkStep['level'];
+  /** The index is linear address bits shift+8:shift (shift+1:shift for PAE's four PDPTEs). */
+  shift: bigint;
+  indexMask: bigint;
+  /** Reserved bits besides those above MAXPHYADDR (and XD without EFER.NXE). */
+  reserved: bigint;
+  /** The entry has R/W, U/S and XD (all but PAE's PDPTEs). */
+  rights: boolean;
+  /** PS = 1 maps a page of 1 << shift bytes here. */
+  largePage?: '2 MiB' | '1 GiB';
+}
+
+const PDE_LEVEL: WideLevel = { level: 'PDE', shift: 21n, indexMask: 0x1ffn, reserved: 0n, rights: true, largePage: '2 MiB' };
+const PTE_LEVEL: WideLevel = { level: 'PTE', shift: 12n, indexMask: 0x1ffn, reserved: 0n, rights: true };
+const PAE_LEVELS: readonly WideLevel[] = [
+  // The four PDPTEs are loaded from CR3[31:5] (SDM 4.4.1). Their reserved bits make MOV to CR3 #GP
+  // on a real processor; here a walk through such an entry reports a reserved-bit page fault.
+  { level: 'PDPTE', shift: 30n, indexMask: 3n, reserved: XD | 0x1e6n, rights: false },
+  PDE_LEVEL,
+  PTE_LEVEL,
+];
+const FOUR_LEVELS: readonly WideLevel[] = [
+  { level: 'PML4E', shift: 39n, indexMask: 0x1ffn, reserved: PS, rights: true },
+  { level: 'PDPTE', shift: 30n, indexMask: 0x1ffn, reserved: 0n, rights: true, largePage: '1 GiB' },
+  PDE_LEVEL,
+  PTE_LEVEL,
+];
 
 export function pagingMode(sregs: SRegs): PagingMode {
   if ((sregs.cr0 & CR0_PG) === 0n) return 'none';
@@ -133,6 +156,30 @@ export function walkSteps(mem: Uint8Array, sregs: SRegs, linear: bigint, access:
   // Reserved bits common to PAE and 4-level entries: XD when NXE = 0.
   const xdReserved = (e: bigint): boolean => !nxe && (e & XD) !== 0n;
 
+  // PAE and 4-level paging: 8-byte entries, the same checks at every level until a leaf maps the page.
+  const walkWide = (levels: readonly WideLevel[], table: bigint, lin: bigint, aboveMaxPhy: bigint): bigint | WalkExplanation => {
+    for (const lv of levels) {
+      const isPte = lv.level === 'PTE';
+      const entryAddress = table + ((lin >> lv.shift) & lv.indexMask) * 8n;
+      const e = step(lv.level, entryAddress, isPte, isPte ? 4096n : undefined);
+      if ((e & P) === 0n) return fault(false, false, `${lv.level} at ${hex(entryAddress)} is not present`);
+      if ((e & (aboveMaxPhy | lv.reserved)) !== 0n || (lv.rights && xdReserved(e)))
+        return fault(true, true, `${lv.level} at ${hex(entryAddress)} has reserved bits set`);
+      if (lv.rights) accumulate(e);
+      if (isPte) return (e & ADDR_MASK) | (lin & 0xfffn);
+      if (lv.largePage !== undefined && (e & PS) !== 0n) {
+        // Bit 12 is PAT; the frame's other bits below the page size are reserved.
+        const size = 1n << lv.shift;
+        if ((e & (size - 1n) & ~0x1fffn) !== 0n)
+          return fault(true, true, `${lv.largePage} ${lv.level} at ${hex(entryAddress)} has reserved bits ${lv.shift - 1n}:13 set`);
+        markLeaf(size);
+        return (e & ADDR_MASK & ~(size - 1n)) | (lin & (size - 1n));
+      }
+      table = e & ADDR_MASK;
+    }
+    throw new Error('unreachable: the PTE level always maps a page');
+  };
+
   let physical: bigint;
 
   if (mode === '32-bit') {
@@ -155,69 +202,12 @@ export function walkSteps(mem: Uint8Array, sregs: SRegs, linear: bigint, access:
       accumulate(pte);
       physical = (pte & 0xfffff000n) | (lin & 0xfffn);
     }
-  } else if (mode === 'pae') {
-    const lin = linear & 0xffffffffn;
-    // The four PDPTEs are loaded from CR3[31:5] (SDM 4.4.1). Their reserved bits make MOV to CR3 #GP
-    // on a real processor; here a walk through such an entry reports a reserved-bit page fault.
-    const pdpteAddr = (sregs.cr3 & 0xffffffe0n) + ((lin >> 30n) & 3n) * 8n;
-    const pdpte = step('PDPTE', pdpteAddr);
-    if ((pdpte & P) === 0n) return fault(false, false, `PDPTE at ${hex(pdpteAddr)} is not present`);
-    if ((pdpte & (ABOVE_MAXPHY_62 | XD | 0x1e6n)) !== 0n)
-      return fault(true, true, `PDPTE at ${hex(pdpteAddr)} has reserved bits set`);
-    const pdeAddr = (pdpte & ADDR_MASK) + ((lin >> 21n) & 0x1ffn) * 8n;
-    const pde = step('PDE', pdeAddr);
-    if ((pde & P) === 0n) return fault(false, false, `PDE at ${hex(pdeAddr)} is not present`);
-    if ((pde & ABOVE_MAXPHY_62) !== 0n || xdReserved(pde)) return fault(true, true, `PDE at ${hex(pdeAddr)} has reserved bits set`);
-    accumulate(pde);
-    if ((pde & PS) !== 0n) {
-      if ((pde & 0x1fe000n) !== 0n) return fault(true, true, `2 MiB PDE at ${hex(pdeAddr)} has reserved bits 20:13 set`);
-      markLeaf(1n << 21n);
-      physical = (pde & ADDR_MASK & ~0x1fffffn) | (lin & 0x1fffffn);
-    } else {
-      const pteAddr = (pde & ADDR_MASK) + ((lin >> 12n) & 0x1ffn) * 8n;
-      const pte = step('PTE', pteAddr, true, 4096n);
-      if ((pte & P) === 0n) return fault(false, false, `PTE at ${hex(pteAddr)} is not present`);
-      if ((pte & ABOVE_MAXPHY_62) !== 0n || xdReserved(pte)) return fault(true, true, `PTE at ${hex(pteAddr)} has reserved bits set`);
-      accumulate(pte);
-      physical = (pte & ADDR_MASK) | (lin & 0xfffn);
-    }
   } else {
-    const lin = linear & 0xffffffffffffn;
-    const idx = (shift: bigint): bigint => ((lin >> shift) & 0x1ffn) * 8n;
-    const pml4eAddr = (sregs.cr3 & ADDR_MASK) + idx(39n);
-    const pml4e = step('PML4E', pml4eAddr);
-    if ((pml4e & P) === 0n) return fault(false, false, `PML4E at ${hex(pml4eAddr)} is not present`);
-    if ((pml4e & (ABOVE_MAXPHY_51 | PS)) !== 0n || xdReserved(pml4e))
-      return fault(true, true, `PML4E at ${hex(pml4eAddr)} has reserved bits set`);
-    accumulate(pml4e);
-    const pdpteAddr = (pml4e & ADDR_MASK) + idx(30n);
-    const pdpte = step('PDPTE', pdpteAddr);
-    if ((pdpte & P) === 0n) return fault(false, false, `PDPTE at ${hex(pdpteAddr)} is not present`);
-    if ((pdpte & ABOVE_MAXPHY_51) !== 0n || xdReserved(pdpte)) return fault(true, true, `PDPTE at ${hex(pdpteAddr)} has reserved bits set`);
-    accumulate(pdpte);
-    if ((pdpte & PS) !== 0n) {
-      if ((pdpte & 0x3fffe000n) !== 0n) return fault(true, true, `1 GiB PDPTE at ${hex(pdpteAddr)} has reserved bits 29:13 set`);
-      markLeaf(1n << 30n);
-      physical = (pdpte & ADDR_MASK & ~0x3fffffffn) | (lin & 0x3fffffffn);
-    } else {
-      const pdeAddr = (pdpte & ADDR_MASK) + idx(21n);
-      const pde = step('PDE', pdeAddr);
-      if ((pde & P) === 0n) return fault(false, false, `PDE at ${hex(pdeAddr)} is not present`);
-      if ((pde & ABOVE_MAXPHY_51) !== 0n || xdReserved(pde)) return fault(true, true, `PDE at ${hex(pdeAddr)} has reserved bits set`);
-      accumulate(pde);
-      if ((pde & PS) !== 0n) {
-        if ((pde & 0x1fe000n) !== 0n) return fault(true, true, `2 MiB PDE at ${hex(pdeAddr)} has reserved bits 20:13 set`);
-        markLeaf(1n << 21n);
-        physical = (pde & ADDR_MASK & ~0x1fffffn) | (lin & 0x1fffffn);
-      } else {
-        const pteAddr = (pde & ADDR_MASK) + idx(12n);
-        const pte = step('PTE', pteAddr, true, 4096n);
-        if ((pte & P) === 0n) return fault(false, false, `PTE at ${hex(pteAddr)} is not present`);
-        if ((pte & ABOVE_MAXPHY_51) !== 0n || xdReserved(pte)) return fault(true, true, `PTE at ${hex(pteAddr)} has reserved bits set`);
-        accumulate(pte);
-        physical = (pte & ADDR_MASK) | (lin & 0xfffn);
-      }
-    }
+    const found = mode === 'pae'
+      ? walkWide(PAE_LEVELS, sregs.cr3 & 0xffffffe0n, linear & 0xffffffffn, ABOVE_MAXPHY_62)
+      : walkWide(FOUR_LEVELS, sregs.cr3 & ADDR_MASK, linear & 0xffffffffffffn, ABOVE_MAXPHY_51);
+    if (typeof found !== 'bigint') return found;
+    physical = found;
   }
 
   // Access rights (SDM 4.6.1).

@@ -13,7 +13,11 @@ import {
   Code, Decoder, DecoderOptions, InstructionInfoFactory, MemorySizeExt, Mnemonic, OpAccess, OpKind, Register, RegisterExt,
 } from 'iced-x86';
 import type { CpuState, Regs, Segment, SRegs } from '../cpu-state';
-import { cloneState } from '../cpu-state';
+import { cloneState, CR0_PE, EFER_LMA } from '../cpu-state';
+import {
+  descriptorAttributes, descriptorBase, descriptorLimit, gateIst, gateOffset, gateSelector, scaledLimit,
+} from '../descriptor-fields';
+import type { DescriptorAttributes } from '../descriptor-fields';
 import { isCanonical, walk } from '../page-walk';
 
 export interface ExceptionEvent {
@@ -86,8 +90,6 @@ const TF = 1n << 8n;
 const IF = 1n << 9n;
 const AC = 1n << 18n;
 const IOPL_SHIFT = 12n;
-const CR0_PE = 1n;
-const EFER_LMA = 1n << 10n;
 
 const hex = (v: number | bigint): string => '0x' + v.toString(16);
 
@@ -279,40 +281,17 @@ function deliverReal(state: CpuState, ev: Pending, mem: Uint8Array): CpuState {
 // ---------------------------------------------------------------------------------------------
 // Descriptors.
 
-interface Descriptor {
-  lo: number;
-  hi: number;
+interface Descriptor extends DescriptorAttributes {
   base: bigint;
+  /** The last valid offset (granularity applied), as a segment register holds it. */
   limit: number;
-  type: number;
-  s: number;
-  dpl: number;
-  present: number;
-  avl: number;
-  l: number;
-  db: number;
-  g: number;
   /** Linear address of the descriptor (for the accessed bit). */
   at: bigint;
 }
 
 function parseDescriptor(raw: bigint, at: bigint): Descriptor {
-  const lo = Number(raw & 0xffffffffn);
-  const hi = Number((raw >> 32n) & 0xffffffffn);
-  const g = (hi >>> 23) & 1;
-  const rawLimit = (lo & 0xffff) | (hi & 0xf0000);
-  return {
-    lo, hi, at, g,
-    base: BigInt(((lo >>> 16) | ((hi & 0xff) << 16) | (hi & 0xff000000)) >>> 0),
-    limit: g ? ((rawLimit << 12) | 0xfff) >>> 0 : rawLimit,
-    type: (hi >>> 8) & 0xf,
-    s: (hi >>> 12) & 1,
-    dpl: (hi >>> 13) & 3,
-    present: (hi >>> 15) & 1,
-    avl: (hi >>> 20) & 1,
-    l: (hi >>> 21) & 1,
-    db: (hi >>> 22) & 1,
-  };
+  const a = descriptorAttributes(raw);
+  return { ...a, at, base: descriptorBase(raw), limit: scaledLimit(descriptorLimit(raw), a.g) };
 }
 
 function segmentFrom(selector: number, d: Descriptor): Segment {
@@ -352,16 +331,15 @@ function readGate(m: LinearMemory, state: CpuState, ev: Pending, long: boolean, 
   const at = idt.base + BigInt(v * size);
   const raw = m.read(at, 8, `reading IDT entry ${v}`);
   const high = long ? m.read(at + 8n, 8, `reading IDT entry ${v}`) : 0n;
-  const lo = Number(raw & 0xffffffffn);
-  const hi = Number((raw >> 32n) & 0xffffffffn);
-  const type = (hi >>> 8) & 0x1f; // includes the S bit (bit 12): system descriptors only
+  const a = descriptorAttributes(raw);
+  const type = a.type | (a.s << 4); // includes the S bit: only system descriptors are gates
   const gate: Gate = {
     type,
-    dpl: (hi >>> 13) & 3,
-    present: (hi >>> 15) & 1,
-    selector: lo >>> 16,
-    offset: BigInt(((hi & 0xffff0000) | (lo & 0xffff)) >>> 0) | ((high & 0xffffffffn) << 32n),
-    ist: long ? hi & 7 : 0,
+    dpl: a.dpl,
+    present: a.present,
+    selector: gateSelector(raw),
+    offset: gateOffset(raw, high),
+    ist: long ? gateIst(raw) : 0,
   };
   const valid = long ? [0xe, 0xf] : [0x5, 0x6, 0x7, 0xe, 0xf];
   if (!valid.includes(type))
