@@ -49,9 +49,22 @@ async function download(pinned: PinnedSource, to: string, log: (s: string) => vo
     }
   }
   throw new SourceUnavailable(
-    `kvm-unit-tests ${pinned.release} could not be fetched (${failures.join('; ')}). Put ${pinned.archive} in .conformance/, ` +
+    `kvm-unit-tests ${pinned.release} could not be fetched (${failures.join('; ')}). Put ${pinned.archive} in .conformance/ or in vendor/ of the shared folder beside the project, ` +
       'or give an unpacked tree or the archive with --source or KVM_UNIT_TESTS_SRC',
   );
+}
+
+/**
+ * Where a copy of the pinned archive may already be: `.conformance/`, or `vendor/` of the shared
+ * folder beside the project (where whoever can reach the release's hosts can leave it for machines
+ * that cannot: this project's development machines and CI reach only the npm and Debian registries).
+ */
+export function archiveLocations(pinned: PinnedSource, workDir: string): string[] {
+  return [path.join(workDir, pinned.archive), path.join(workDir, '..', '..', 'shared', 'vendor', pinned.archive)];
+}
+
+export function localArchive(pinned: PinnedSource, workDir: string): string | undefined {
+  return archiveLocations(pinned, workDir).find((f) => fs.existsSync(f));
 }
 
 /**
@@ -64,7 +77,7 @@ export async function sourceTree(pinned: PinnedSource, workDir: string, given: s
     return given;
   }
   fs.mkdirSync(workDir, { recursive: true });
-  const archive = given ?? path.join(workDir, pinned.archive);
+  const archive = given ?? localArchive(pinned, workDir) ?? path.join(workDir, pinned.archive);
   if (!fs.existsSync(archive)) {
     if (given) throw new SourceUnavailable(`${given}: no such file or directory`);
     await download(pinned, archive, log);
