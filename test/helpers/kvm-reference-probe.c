@@ -121,6 +121,21 @@ static void hwbp(void) {
   free_vm(&v);
 }
 
+/* The in-kernel irqchip with eventfds: the capabilities, then a VM that takes KVM_CREATE_IRQCHIP. */
+static void irqchip(void) {
+  static const struct { int cap; const char *name; } caps[] = {
+    { KVM_CAP_IRQCHIP, "IRQCHIP" }, { KVM_CAP_PIT2, "PIT2" }, { KVM_CAP_IRQFD, "IRQFD" },
+    { KVM_CAP_IRQFD_RESAMPLE, "IRQFD_RESAMPLE" }, { KVM_CAP_IOEVENTFD, "IOEVENTFD" },
+  };
+  for (unsigned i = 0; i < sizeof caps / sizeof caps[0]; i++)
+    if (ioctl(kvm, KVM_CHECK_EXTENSION, caps[i].cap) <= 0) { printf("irqchip no KVM_CAP_%s is not offered\n", caps[i].name); return; }
+  int vm = ioctl(kvm, KVM_CREATE_VM, 0);
+  if (vm < 0) { printf("irqchip no KVM_CREATE_VM failed: %s\n", strerror(errno)); return; }
+  int r = ioctl(vm, KVM_CREATE_IRQCHIP, 0);
+  printf(r == 0 ? "irqchip yes IRQCHIP, PIT2, IRQFD with resample and IOEVENTFD offered; KVM_CREATE_IRQCHIP succeeded\n" : "irqchip no KVM_CREATE_IRQCHIP failed: %s\n", strerror(errno));
+  close(vm);
+}
+
 int main(int argc, char **argv) {
   const char *device = argc > 1 ? argv[1] : "/dev/kvm";
   kvm = open(device, O_RDWR | O_CLOEXEC);
@@ -128,5 +143,6 @@ int main(int argc, char **argv) {
   if (ioctl(kvm, KVM_GET_API_VERSION, 0) != KVM_API_VERSION) { fprintf(stderr, "KVM API version mismatch\n"); return 2; }
   paged32();
   hwbp();
+  irqchip();
   return 0;
 }

@@ -12,8 +12,10 @@ export interface KvmReference {
   paged32: boolean;
   /** A DR0 execute breakpoint exits at its address. */
   hardwareBreakpoints: boolean;
+  /** KVM offers the in-kernel irqchip, the PIT, irqfd with resampling and ioeventfd, and creates the irqchip. */
+  irqchip: boolean;
   /** What the probe saw, for messages. */
-  notes: { paged32: string; hardwareBreakpoints: string };
+  notes: { paged32: string; hardwareBreakpoints: string; irqchip: string };
 }
 
 const SOURCE = path.join(ROOT, 'test', 'helpers', 'kvm-reference-probe.c');
@@ -40,6 +42,7 @@ export function kvmReference(): KvmReference {
   };
   const [paged32, p32note] = line('paged32');
   const [hardwareBreakpoints, hwnote] = line('hwbp');
-  cached = { paged32, hardwareBreakpoints, notes: { paged32: p32note, hardwareBreakpoints: hwnote } };
+  const [irqchip, irqnote] = line('irqchip');
+  cached = { paged32, hardwareBreakpoints, irqchip, notes: { paged32: p32note, hardwareBreakpoints: hwnote, irqchip: irqnote } };
   return cached;
 }

@@ -54,6 +54,7 @@ describe('README: kvm-guest info (text)', function () {
       const ref = kvmReference();
       assert.match(kvm, ref.paged32 ? /CPU modes:\s+real, protected, paged32, long\n/ : /CPU modes:\s+real, protected, long\n/, `reference probe: paged32 ${ref.notes.paged32}`);
       assert.match(kvm, ref.hardwareBreakpoints ? /breakpoints:\s+hardware debug registers DR0–DR3/ : /breakpoints:\s+single-step scanning/, `reference probe: ${ref.notes.hardwareBreakpoints}`);
+      assert.match(kvm, ref.irqchip ? /interrupt controllers:\s+KVM's in-kernel irqchip and PIT with irqfd \+ ioeventfd for machines with virtio devices/ : /interrupt controllers:\s+the monitor's/, `reference probe: ${ref.notes.irqchip}`);
     } else {
       assert.match(kvm, /available:\s+no — /);
     }

@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { guest, ROOT, RunJson, runJson } from '../helpers/cli';
-import { kvmOnly } from '../helpers/accelerators';
+import { kvmOnly, kvmProblem } from '../helpers/accelerators';
+import { kvmReference } from '../helpers/kvm-reference';
 
 const LSE = guest('lse-virtio', 'lse.c');
 const SLEEP = path.join(ROOT, 'test', 'guests', 'interrupts', 'sleep.S');
@@ -28,8 +29,15 @@ const lse = (irqchip: Irqchip, input = ''): RunJson => {
 const mmioTo = (json: RunJson, prefix: string): number =>
   Object.entries(json.mmio).filter(([a]) => a.startsWith(prefix)).reduce((n, [, c]) => n + c.read + c.write, 0);
 
+/** Why this host's KVM has no in-kernel irqchip with eventfds, by the tests' own C probe (undefined: it has). */
+const irqchipProblem = kvmProblem === undefined && !kvmReference().irqchip ? kvmReference().notes.irqchip : undefined;
+
 kvmOnly('KVM\'s in-kernel irqchip, irqfd and ioeventfd', function () {
   this.timeout(120000);
+  if (irqchipProblem !== undefined) {
+    it(`the in-kernel irqchip with irqfd and ioeventfd [pending: reference probe: ${irqchipProblem}]`);
+    return;
+  }
   let monitor: RunJson, kernel: RunJson, plain: RunJson;
   before(function () {
     monitor = lse('monitor');

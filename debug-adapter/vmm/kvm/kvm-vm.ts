@@ -34,7 +34,7 @@ export function openKvm(): AcceleratorInfo {
       name: 'kvm',
       label: `KVM${impl ? ` (${impl})` : ''}`,
       capabilities: { nativeBreakpoints: 4, singleStep: true, watchKinds: ['write'], modes: [...CPU_MODES] },
-      notes: { api: `KVM API version ${kvm.apiVersion}`, implementation: impl ?? 'unknown' },
+      notes: { api: `KVM API version ${kvm.apiVersion}`, implementation: impl ?? 'unknown', 'interrupt controllers': irqchipOffer(kvm) },
     };
   } finally {
     kvm.close();
@@ -146,6 +146,14 @@ export class KvmVm implements VmBackend {
     libc.close(this.vmFd);
     this.kvm.close();
   }
+}
+
+/** What `kvm-guest info` says of the in-kernel irqchip: offered (with eventfds or not), or not. */
+function irqchipOffer(kvm: KvmSystem): string {
+  const has = (cap: number): boolean => kvm.checkExtension(cap) > 0;
+  if (!has(CAP.KVM_CAP_IRQCHIP) || !has(CAP.KVM_CAP_PIT2)) return 'the monitor\'s LAPIC, I/O APIC and PIT (KVM offers no in-kernel irqchip)';
+  const eventfds = has(CAP.KVM_CAP_IRQFD) && has(CAP.KVM_CAP_IRQFD_RESAMPLE) && has(CAP.KVM_CAP_IOEVENTFD);
+  return `KVM's in-kernel irqchip and PIT${eventfds ? ' with irqfd + ioeventfd' : ' (no irqfd/ioeventfd: KVM_IRQ_LINE and MMIO exits)'} for machines with virtio devices (--irqchip auto), else the monitor's`;
 }
 
 function capName(cap: number): string {
