@@ -329,7 +329,12 @@ export class Machine {
    */
   sendInput(bytes: Uint8Array): number {
     if (this.deviceThread) this.deviceThread.input.write(bytes);
-    return this.input.write(bytes);
+    const n = this.input.write(bytes);
+    // The monitor's devices on KVM look at input only when the vCPU leaves KVM_RUN: a guest that
+    // spins without exiting would never see it, so the vCPU is kicked out once to take it (the
+    // software CPU looks between the pieces it runs, the device thread on its own).
+    if (n > 0 && this.running && this.accelerator.name === 'kvm' && !this.deviceThread) this.vm.kick();
+    return n;
   }
 
   /**

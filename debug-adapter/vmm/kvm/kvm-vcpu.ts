@@ -318,12 +318,13 @@ export class KvmVcpu implements Vcpu {
         const e = libc.errno();
         if (e === EINTR || e === EAGAIN) {
           this.pending = false; // KVM completes pending I/O before it honours immediate_exit or a signal
+          // A kick: a stop request (seen at the top of the loop), the device thread's halt check, or
+          // typed input for the monitor's devices to take while the guest runs.
+          run8[IMMEDIATE_EXIT] = 0;
           if (this.init.kernelIrqchip) {
-            // The device thread's halt check (or a stop request, seen at the top of the loop).
-            run8[IMMEDIATE_EXIT] = 0;
             const halted = this.haltedInKernel();
             if (halted) return halted;
-          }
+          } else env.interrupts.poll?.();
           continue;
         }
         return { kind: 'run-error', errno: new libc.SysError('KVM_RUN', e).code };
@@ -333,7 +334,11 @@ export class KvmVcpu implements Vcpu {
         case EXIT.KVM_EXIT_IO:
         case EXIT.KVM_EXIT_MMIO: {
           if (reason === EXIT.KVM_EXIT_IO) serveIoExit(run8, runView, env.ports, env.counters);
-          else this.handleMmio();
+          else {
+            this.handleMmio();
+            // A device access may have just readied a queue for input that is already waiting.
+            env.interrupts.poll?.();
+          }
           this.pending = true;
           if (env.guestExit.code !== undefined) {
             // isa-debug-exit: the OUT completes (RIP after it), and the machine ends there.
