@@ -10,7 +10,7 @@ import { ppc64ToolVersions } from './toolchain/ppc64-build';
 import { CPU_MODES, detectModeFromSource } from './toolchain/modes';
 import { toolVersions, ToolchainError, ToolVersion } from './toolchain/tools';
 import { inputFileProblem } from './toolchain/input-files';
-import type { BuildDiagnostic } from './toolchain/diagnostics';
+import { buildFailedLine, BuildDiagnostic } from './toolchain/diagnostics';
 import { ImageError } from './program/guest-image';
 import { BootedWorker, disposeWorker, Machine, prestartWorker, UnmappedEvent } from './vmm/machine';
 import { chooseAccelerator, isAcceleratorChoice } from './vmm/accelerators';
@@ -160,9 +160,8 @@ async function runCommand(file: string, opts: Record<string, string | boolean | 
     if (json) process.stdout.write(JSON.stringify(result) + '\n');
     else {
       if (result.outcome === 'build-error') {
-        const errors = result.diagnostics?.filter((d) => d.severity === 'error').length ?? 0;
         // The diagnostics are already on stderr; do not repeat the first one.
-        process.stderr.write(`kvm-guest: build failed${errors ? ` (${errors} error${errors === 1 ? '' : 's'})` : `: ${result.message}`}\n`);
+        process.stderr.write(buildFailedLine(result.diagnostics, result.message) + '\n');
       } else if (result.outcome !== 'halted' || opts.stats) process.stderr.write(`kvm-guest: ${result.message}\n`);
       if (registerDump) process.stderr.write(registerDump + '\n');
       for (const [k, v] of Object.entries(result.memory)) process.stderr.write(`kvm-guest: memory at ${k}: ${v}\n`);

@@ -3,7 +3,7 @@
 // CR and XER — and where and why it stopped. Guest output (the output port) streams to stdout as the
 // x86 serial devices' does; the dumps and messages go to stderr. `--json` prints one object with the
 // x86 run's keys plus `arch`, `endian`, `stop` and `registersBefore`.
-import type { BuildDiagnostic } from '../toolchain/diagnostics';
+import { buildFailedLine, BuildDiagnostic } from '../toolchain/diagnostics';
 import { EXIT_STATUS, exitStatusOf, Outcome } from '../exit-status';
 import { BuildFailure, UsageError } from '../guest-setup';
 import type { AcceleratorChoice } from '../vmm/accelerator';
@@ -161,8 +161,7 @@ export async function runPpc64Command(
     if (json) process.stdout.write(JSON.stringify(result) + '\n');
     else {
       if (result.outcome === 'build-error') {
-        const n = result.diagnostics?.filter((d) => d.severity === 'error').length ?? 0;
-        process.stderr.write(`kvm-guest: build failed${n ? ` (${n} error${n === 1 ? '' : 's'})` : `: ${result.message}`}\n`);
+        process.stderr.write(buildFailedLine(result.diagnostics, result.message) + '\n');
       } else process.stderr.write(`kvm-guest: ${result.message}\n`);
       for (const [k, v] of Object.entries(result.memory)) process.stderr.write(`kvm-guest: memory at ${k}: ${v}\n`);
     }

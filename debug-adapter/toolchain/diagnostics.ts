@@ -289,3 +289,9 @@ export function formatDiagnostic(d: BuildDiagnostic, relativeTo?: string): strin
 export function firstError(diagnostics: readonly BuildDiagnostic[]): BuildDiagnostic | undefined {
   return diagnostics.find((d) => d.severity === 'error');
 }
+
+/** The CLI's last line for a failed build: the count of errors (already printed one by one), else the message. */
+export function buildFailedLine(diagnostics: readonly BuildDiagnostic[] | undefined, message: string): string {
+  const errors = diagnostics?.filter((d) => d.severity === 'error').length ?? 0;
+  return `kvm-guest: build failed${errors ? ` (${errors} error${errors === 1 ? '' : 's'})` : `: ${message}`}`;
+}

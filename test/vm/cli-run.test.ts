@@ -276,6 +276,7 @@ describe('kvm-guest run: bad input gets a specific message and exit status', fun
     const text = cli(['run', src]);
     assert.equal(text.status, 2);
     assert.match(text.stderr, /broken\.S:4(:\d+)?: error: .*frobnicate/);
+    assert.match(text.stderr, /^kvm-guest: build failed \(1 error\)$/m, 'a count, not the first error again');
   });
 
   it('an ELF segment beyond guest memory: exit 1, names the range and --memory', function () {
