@@ -3,13 +3,15 @@
 // interrupt controllers and the virtqueue as the guest left them.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { guest } from '../helpers/cli';
+import path from 'node:path';
+import { guest, ROOT } from '../helpers/cli';
 import { lineOf, Session } from '../helpers/dap-session';
 import { forEachAccelerator } from '../helpers/accelerators';
 import type { AcceleratorName } from '../../debug-adapter/vmm/accelerator';
 import type { DevicesSnapshot } from '../../debug-adapter/vmm/vcpu-protocol';
 
 const LSE = guest('lse-virtio', 'lse.c');
+const SLEEP = path.join(ROOT, 'test', 'guests', 'interrupts', 'sleep.S');
 
 forEachAccelerator('debugging the LSE guest: interrupts and virtio in the debugger', function (accel: AcceleratorName) {
   this.timeout(120000);
@@ -74,6 +76,23 @@ forEachAccelerator('debugging the LSE guest: interrupts and virtio in the debugg
     assert.match(x.stdout, /^virtio-rng interrupts: 1$/m);
     assert.match(x.stdout, /^virtio-console interrupts: 2$/m);
   });
+  // With KVM's controllers a guest waiting in `sti; hlt` sleeps inside KVM_RUN: pause must still
+  // reach it, and continue put it back to sleep rather than end the session.
+  it('with KVM\'s in-kernel controllers: a guest asleep in HLT pauses there (RIP after the HLT), continues asleep, and pauses again', async function () {
+    x = await new Session(accel).start();
+    await x.launch({ program: SLEEP, mode: 'long', irqchip: 'kernel' });
+    const sleepLine = lineOf(SLEEP, /^sleep:\s+hlt/);
+    for (let round = 0; round < 2; round++) {
+      await new Promise((r) => setTimeout(r, 300));
+      const stopped = x.stopped();
+      await x.dc.pauseRequest({ threadId: 1 });
+      assert.equal((await stopped).body.reason, 'pause');
+      assert.equal((await x.top()).line, sleepLine + 1, 'the next instruction: jmp sleep');
+      if (round === 0) await x.dc.continueRequest({ threadId: 1 });
+    }
+    assert.equal(x.stdout, 'sleeping with interrupts on\n');
+  });
+
   // kvm_pvm (seen in /sys/module, not asked of the product) acknowledges a level-triggered interrupt
   // at delivery: its LAPIC shows nothing in service inside the handler.
   if (fs.existsSync('/sys/module/kvm_pvm'))
