@@ -50,6 +50,15 @@ static inline void ioapic_route(uint32_t input, uint32_t vector)
     mmio_write32(ioapic_base + IOAPIC_IOWIN, vector | IOAPIC_REDIR_LEVEL); /* fixed, physical, active high, unmasked */
 }
 
+/* Starts the local APIC timer counting the bus clock undivided (1 GHz here: `initial` is in ns); `lvt`
+   is the vector, plus LAPIC_TIMER_PERIODIC for a periodic timer. */
+static inline void lapic_timer_start(uint32_t lvt, uint32_t initial)
+{
+    mmio_write32(LAPIC_BASE + LAPIC_TIMER_DIVIDE, 0xb); /* divide by 1 */
+    mmio_write32(LAPIC_BASE + LAPIC_LVT_TIMER, lvt);
+    mmio_write32(LAPIC_BASE + LAPIC_TIMER_INITIAL, initial);
+}
+
 /* ---- virtio-mmio ------------------------------------------------------------------------------- */
 
 struct virtq {

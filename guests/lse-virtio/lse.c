@@ -215,9 +215,7 @@ void lse_main(const struct start_info *si)
         /* One line of input, or a second of silence: the local APIC timer (1 GHz, divide by 1) ends the wait. */
         uint32_t seen = console_interrupts;
         virtq_post(console_base, 0, &console_queues[0], 0, input_line, sizeof input_line, 1);
-        mmio_write32(LAPIC_BASE + LAPIC_TIMER_DIVIDE, 0xb);
-        mmio_write32(LAPIC_BASE + LAPIC_LVT_TIMER, TIMER_VECTOR);
-        mmio_write32(LAPIC_BASE + LAPIC_TIMER_INITIAL, 1000000000u);
+        lapic_timer_start(TIMER_VECTOR, 1000000000u);
         int n = wait_used(&console_queues[0], &console_interrupts, seen, 1);
         if (n > 0) {
             static char echo[96] = "echo: ";

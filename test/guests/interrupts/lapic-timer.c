@@ -28,9 +28,7 @@ void timer_main(void)
     set_gate(TICK_VECTOR, tick_stub);
     load_idt();
     mmio_write32(LAPIC_BASE + LAPIC_SVR, LAPIC_SVR_ENABLE | 0xff);
-    mmio_write32(LAPIC_BASE + LAPIC_TIMER_DIVIDE, 0xb);
-    mmio_write32(LAPIC_BASE + LAPIC_LVT_TIMER, TICK_VECTOR | LAPIC_TIMER_PERIODIC);
-    mmio_write32(LAPIC_BASE + LAPIC_TIMER_INITIAL, 2000000);
+    lapic_timer_start(TICK_VECTOR | LAPIC_TIMER_PERIODIC, 2000000);
     while (ticks < 5)
         __asm__ volatile("sti; hlt; cli" : : : "memory");
     mmio_write32(LAPIC_BASE + LAPIC_LVT_TIMER, TICK_VECTOR | LAPIC_TIMER_PERIODIC | LAPIC_LVT_MASKED);

@@ -30,9 +30,7 @@ void shadow_main(void)
     set_gate(TICK_VECTOR, tick_stub);
     load_idt();
     mmio_write32(LAPIC_BASE + LAPIC_SVR, LAPIC_SVR_ENABLE | 0xff);
-    mmio_write32(LAPIC_BASE + LAPIC_TIMER_DIVIDE, 0xb);
-    mmio_write32(LAPIC_BASE + LAPIC_LVT_TIMER, TICK_VECTOR); /* one-shot */
-    mmio_write32(LAPIC_BASE + LAPIC_TIMER_INITIAL, 100000);  /* 100 µs */
+    lapic_timer_start(TICK_VECTOR, 100000); /* one-shot, 100 µs */
     /* IF = 0 until the tick is pending in IRR (word 2, bit 1 for vector 0x41), then a while longer. */
     while (!(mmio_read32(LAPIC_BASE + 0x200 + 0x20) & (1u << 1)))
         ;
