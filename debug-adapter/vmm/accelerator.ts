@@ -174,8 +174,11 @@ export interface Vcpu {
   kickHandle(): KickHandle;
   /** Rows for the machine view: what this vCPU is made of (run area, engine handle…). */
   describe(): Record<string, string>;
-  /** With KVM's in-kernel controllers: their state as the views show it (the monitor's are read directly). */
-  kernelInterruptControllers?(): { ioapic: RedirectionInfo[]; lapic: LocalApicInfo } | undefined;
+  /**
+   * With KVM's in-kernel controllers: their state as the views show it (the monitor's are read
+   * directly); I/O APIC entries the guest programmed and those `keep` asks for.
+   */
+  kernelInterruptControllers?(keep: (pin: number) => boolean): { ioapic: RedirectionInfo[]; lapic: LocalApicInfo } | undefined;
   /** KVM: the vCPU's binary statistics fd, for the device thread's halt checks. */
   statisticsFd?(): number | undefined;
   close(): void;

@@ -64,6 +64,11 @@ export const VIRTIO_MMIO_WINDOW = 0x200;
 export const VIRTIO_FIRST_IRQ = 16;
 export const VIRTIO_MAX_DEVICES = 8;
 
+/** Where virtio device i's register window starts. */
+export function virtioWindow(i: number): number {
+  return VIRTIO_MMIO_BASE + i * VIRTIO_MMIO_STRIDE;
+}
+
 export const MIN_MEMORY = 1 << 20; // the reserved region and the reset vector need the first MiB
 export const MAX_MEMORY = 3 * 2 ** 30; // below the 32-bit MMIO hole and KVM's TSS pages
 export const DEFAULT_MEMORY = 2 << 20;

@@ -13,6 +13,7 @@ import * as L from './guest-layout';
 import { ByteRing } from './byte-ring';
 import { assignIoeventfd } from './kvm/kernel-irqchip';
 import { VcpuStats } from './kvm/vcpu-stats';
+import { kickVcpu } from './kvm/vcpu-kick';
 import { attachVirtioDevices, VirtioSlot, virtioSnapshots } from './devices/virtio-slots';
 import { VIRTIO_MMIO } from './devices/virtio';
 import type { SpontaneousSource } from './devices/interrupt-platform';
@@ -151,13 +152,13 @@ function serve(init: IoWorkerInit): void {
     else t.mmioRead(a.address, a.data);
   };
   const resampled = lines.filter((l) => l.irqfd);
-  const fds = [server.requestFd, ...notifiers.map((n) => n.fd), ...resampled.map((l) => l.irqfd!.resampleFd)];
+  const poller = new libc.FdPoller([server.requestFd, ...notifiers.map((n) => n.fd), ...resampled.map((l) => l.irqfd!.resampleFd)]);
+  const ready = poller.ready;
   post({ type: 'ready', fds: [...notifiers.map((n) => n.fd), ...lines.flatMap((l) => (l.irqfd ? [l.irqfd.fd, l.irqfd.resampleFd] : []))] });
 
   let busyUntil = 0n;
   while (running) {
-    const ready = libc.pollReadable(fds, process.hrtime.bigint() < busyUntil ? 0 : TICK_MS);
-    if (ready.some(Boolean)) busyUntil = process.hrtime.bigint() + BUSY_POLL_NS;
+    if (poller.wait(process.hrtime.bigint() < busyUntil ? 0 : TICK_MS)) busyUntil = process.hrtime.bigint() + BUSY_POLL_NS;
     // The guest's register writes before its notifications (program order: the queue is set up,
     // then notified), and a notification before the register reads that follow it.
     server.applyWrites(applyAccess);
@@ -188,8 +189,7 @@ function serve(init: IoWorkerInit): void {
     else if (!watched.kicked && now - watched.since >= HALT_CHECK_NS) {
       watched.kicked = true;
       stats.haltChecks++;
-      v.run[1] = 1; // kvm_run.immediate_exit, then the signal that interrupts KVM_RUN (kvm-vm.ts kick())
-      libc.tgkill(process.pid, v.tid, 12 /* SIGUSR2 */);
+      kickVcpu(v.run, v.tid);
     }
   }
 }

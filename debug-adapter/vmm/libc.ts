@@ -164,16 +164,28 @@ export function pread(fd: number, buf: Buffer, offset: number, what: string): nu
 }
 
 /**
- * Waits up to `timeoutMs` until one of `fds` is readable; returns which are (POLLIN or an error
- * condition), possibly none. EINTR counts as none.
+ * poll() for readability over a fixed set of fds, its pollfd array made once: the device thread
+ * polls in a loop (without sleeping while busy), so nothing is allocated per call.
  */
-export function pollReadable(fds: readonly number[], timeoutMs: number): boolean[] {
-  const buf = Buffer.alloc(8 * fds.length);
-  fds.forEach((fd, i) => {
-    buf.writeInt32LE(fd, i * 8);
-    buf.writeInt16LE(POLLIN, i * 8 + 4);
-  });
-  const r = c_poll(buf, fds.length, timeoutMs) as number;
-  if (r <= 0) return fds.map(() => false);
-  return fds.map((_, i) => buf.readInt16LE(i * 8 + 6) !== 0);
+export class FdPoller {
+  private readonly pollfds: Buffer;
+  /** After wait(): whether fd i is readable (or has an error condition). */
+  readonly ready: boolean[];
+
+  constructor(private readonly fds: readonly number[]) {
+    this.pollfds = Buffer.alloc(8 * fds.length);
+    fds.forEach((fd, i) => {
+      this.pollfds.writeInt32LE(fd, i * 8);
+      this.pollfds.writeInt16LE(POLLIN, i * 8 + 4);
+    });
+    this.ready = fds.map(() => false);
+  }
+
+  /** Waits up to `timeoutMs` (0: just looks); returns whether any fd is ready. EINTR counts as none. */
+  wait(timeoutMs: number): boolean {
+    for (let i = 0; i < this.fds.length; i++) this.pollfds.writeInt16LE(0, i * 8 + 6);
+    const r = c_poll(this.pollfds, this.fds.length, timeoutMs) as number;
+    for (let i = 0; i < this.fds.length; i++) this.ready[i] = r > 0 && this.pollfds.readInt16LE(i * 8 + 6) !== 0;
+    return r > 0;
+  }
 }

@@ -89,7 +89,7 @@ export function startInfoFor(options: MachineOptions): StartInfo {
     memSize: options.memorySize,
     devSize: L.VIRTIO_MMIO_WINDOW,
     memory: memoryMap(options.memorySize, options.image),
-    devices: (options.devices ?? []).map((_, i) => ({ base: L.VIRTIO_MMIO_BASE + i * L.VIRTIO_MMIO_STRIDE, irq: L.VIRTIO_FIRST_IRQ + i })),
+    devices: (options.devices ?? []).map((_, i) => ({ base: L.virtioWindow(i), irq: L.VIRTIO_FIRST_IRQ + i })),
   };
 }
 

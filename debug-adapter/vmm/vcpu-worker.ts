@@ -98,18 +98,15 @@ function serve(init: WorkerInit): void {
   if (deviceThread) {
     interrupts = KVM_DELIVERS;
     init.devices.forEach((kind, i) =>
-      mmio.register(
-        new RemoteMmioWindow(`${kind} (device thread)`, deviceThread, i, L.VIRTIO_MMIO_BASE + i * L.VIRTIO_MMIO_STRIDE),
-        L.VIRTIO_MMIO_BASE + i * L.VIRTIO_MMIO_STRIDE, L.VIRTIO_MMIO_WINDOW,
-      ));
+      mmio.register(new RemoteMmioWindow(`${kind} (device thread)`, deviceThread, i, L.virtioWindow(i)), L.virtioWindow(i), L.VIRTIO_MMIO_WINDOW));
     devicesSnapshot = () => {
       const io = deviceThread.call<IoSnapshot>({ op: 'snapshot' });
-      const controllers = cpu.kernelInterruptControllers!()!;
-      // As the monitor's view does: the inputs a device drives or the guest programmed (KVM resets them masked, vector 0).
-      const ioapic = controllers.ioapic.flatMap((e) => {
-        const line = io.lines.find((l) => l.pin === e.pin);
-        if (line) return [{ ...e, source: line.source, raised: line.raised, asserted: line.asserted }];
-        return !e.masked || e.vector !== 0 ? [e] : [];
+      // As the monitor's view does: the inputs a device drives, and those the guest programmed.
+      const lineAt = (pin: number): IoSnapshot['lines'][number] | undefined => io.lines.find((l) => l.pin === pin);
+      const controllers = cpu.kernelInterruptControllers!((pin) => lineAt(pin) !== undefined)!;
+      const ioapic = controllers.ioapic.map((e) => {
+        const line = lineAt(e.pin);
+        return line ? { ...e, source: line.source, raised: line.raised, asserted: line.asserted } : e;
       });
       return { controllers: 'kernel', ioapic, lapic: controllers.lapic, interruptsTaken: {}, virtio: io.virtio, eventfds: io.eventfds };
     };

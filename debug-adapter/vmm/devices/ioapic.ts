@@ -176,15 +176,29 @@ export class IoApic implements MmioDevice {
     const out: RedirectionInfo[] = [];
     for (let pin = 0; pin < IOAPIC_PINS; pin++) {
       const e = this.low[pin];
-      const touched = this.sources.has(pin) || !(e & MASKED) || this.raised[pin] > 0 || (e & ~MASKED) !== 0;
-      if (!touched) continue;
+      if (!this.sources.has(pin) && this.raised[pin] === 0 && !redirectionProgrammed(e)) continue;
       out.push({
-        pin, vector: e & VECTOR, deliveryMode: DELIVERY_MODES[(e >> DELIVERY_MODE_SHIFT) & 7], destination: this.high[pin] >>> 24,
-        logical: (e & DEST_LOGICAL) !== 0, activeLow: (e & POLARITY_LOW) !== 0, level: (e & TRIGGER_LEVEL) !== 0,
-        masked: (e & MASKED) !== 0, remoteIrr: (e & REMOTE_IRR) !== 0, asserted: this.asserted[pin],
+        ...decodeRedirection(pin, e, this.high[pin]), asserted: this.asserted[pin],
         raised: this.raised[pin], delivered: this.delivered[pin], source: this.sources.get(pin),
       });
     }
     return out;
   }
+}
+
+/** The fields of a redirection entry (low and high dwords) that the entry itself holds. */
+export type RedirectionFields = Omit<RedirectionInfo, 'asserted' | 'raised' | 'delivered' | 'source'>;
+
+/** A redirection entry as the views show it: the monitor's I/O APIC's and KVM's in-kernel one's alike. */
+export function decodeRedirection(pin: number, low: number, high: number): RedirectionFields {
+  return {
+    pin, vector: low & VECTOR, deliveryMode: DELIVERY_MODES[(low >> DELIVERY_MODE_SHIFT) & 7], destination: high >>> 24,
+    logical: (low & DEST_LOGICAL) !== 0, activeLow: (low & POLARITY_LOW) !== 0, level: (low & TRIGGER_LEVEL) !== 0,
+    masked: (low & MASKED) !== 0, remoteIrr: (low & REMOTE_IRR) !== 0,
+  };
+}
+
+/** Whether the guest has touched an entry: unmasked, or something written beside the mask (entries reset masked, all else 0). */
+export function redirectionProgrammed(low: number): boolean {
+  return !(low & MASKED) || (low & ~MASKED) !== 0;
 }

@@ -14,7 +14,8 @@ import type { InterruptMessageSink } from './ioapic';
 export const LAPIC_BASE = 0xfee00000;
 export const LAPIC_WINDOW = 0x1000;
 
-const REG = {
+/** Register offsets in the 4 KiB window (and in KVM's kvm_lapic_state page, which has the same layout). */
+export const REG = {
   ID: 0x20, VERSION: 0x30, TPR: 0x80, APR: 0x90, PPR: 0xa0, EOI: 0xb0, RRD: 0xc0, LDR: 0xd0, DFR: 0xe0, SVR: 0xf0,
   ISR: 0x100, TMR: 0x180, IRR: 0x200, ESR: 0x280, LVT_CMCI: 0x2f0, ICR_LOW: 0x300, ICR_HIGH: 0x310,
   LVT_TIMER: 0x320, LVT_THERMAL: 0x330, LVT_PERF: 0x340, LVT_LINT0: 0x350, LVT_LINT1: 0x360, LVT_ERROR: 0x370,
@@ -22,9 +23,15 @@ const REG = {
 } as const;
 /** Version 0x14 (integrated APIC), six LVT entries (Max LVT Entry = 5). */
 const VERSION = 0x00050014;
-const SVR_ENABLE = 1 << 8;
-const LVT_MASKED = 1 << 16;
-const TIMER_PERIODIC = 1 << 17;
+export const SVR_ENABLE = 1 << 8;
+export const LVT_MASKED = 1 << 16;
+export const TIMER_PERIODIC = 1 << 17;
+
+/** The Divide Configuration register's divisor (bits 0, 1 and 3; 0b1011 divides by 1). */
+export function timerDivisor(dcr: number): number {
+  const d = (dcr & 3) | ((dcr & 8) >> 1);
+  return d === 7 ? 1 : 2 << d;
+}
 const ESR_RECEIVED_ILLEGAL_VECTOR = 1 << 6;
 const LVT_REGS: number[] = [REG.LVT_CMCI, REG.LVT_TIMER, REG.LVT_THERMAL, REG.LVT_PERF, REG.LVT_LINT0, REG.LVT_LINT1, REG.LVT_ERROR];
 
@@ -164,8 +171,7 @@ export class LocalApic implements MmioDevice, InterruptMessageSink {
   // --- timer -------------------------------------------------------------------------------------
 
   private divisor(): number {
-    const d = (this.timerDivide & 3) | ((this.timerDivide & 8) >> 1);
-    return d === 7 ? 1 : 2 << d;
+    return timerDivisor(this.timerDivide);
   }
 
   private periodNs(): bigint {

@@ -34,7 +34,7 @@ export interface VirtioSlot {
 export function attachVirtioDevices(kinds: readonly VirtioDeviceKind[], w: VirtioWiring): VirtioSlot[] {
   if (kinds.length > L.VIRTIO_MAX_DEVICES) throw new RangeError(`at most ${L.VIRTIO_MAX_DEVICES} virtio devices fit the machine's layout (${kinds.length} asked for)`);
   return kinds.map((kind, i) => {
-    const base = L.VIRTIO_MMIO_BASE + i * L.VIRTIO_MMIO_STRIDE;
+    const base = L.virtioWindow(i);
     const pin = L.VIRTIO_FIRST_IRQ + i;
     const device = kind === 'virtio-rng' ? new VirtioRng() : new VirtioConsole(w.consoleOut, w.consoleIn);
     const transport = new VirtioMmioTransport(base, device, w.ram, w.line(pin, `${kind} at ${L.hex(base)}`), { report: w.report }, w.statusCell?.(i));

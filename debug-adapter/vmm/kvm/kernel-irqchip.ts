@@ -5,8 +5,8 @@
 // I/O APIC and PIT when the machine runs with `irqchip: kernel`; the views read the same state back.
 import { IOCTL, IRQ, OFFSET, SIZE } from './kvm-abi';
 import * as libc from '../libc';
-import type { RedirectionInfo } from '../devices/ioapic';
-import type { LocalApicInfo } from '../devices/local-apic';
+import { decodeRedirection, IOAPIC_PINS, RedirectionInfo, redirectionProgrammed } from '../devices/ioapic';
+import { LocalApicInfo, LVT_MASKED, REG as LAPIC_REG, SVR_ENABLE, TIMER_PERIODIC, timerDivisor } from '../devices/local-apic';
 
 /**
  * Creates the in-kernel PIC, I/O APIC and local APICs, and the PIT. Before any vCPU exists. The
@@ -28,9 +28,6 @@ export function createKernelIrqchip(vmFd: number): void {
     libc.ioctlPtr(vmFd, IOCTL.KVM_SET_IRQCHIP, b, 'KVM_SET_IRQCHIP (PIC)');
   }
 }
-
-/** I/O APIC inputs (24 on the 82093AA). */
-const IOAPIC_PINS = 24;
 
 /**
  * GSI → interrupt controller pins as on a PC (and as QEMU sets them): ISA IRQs 0–15 go to the PICs
@@ -92,32 +89,22 @@ export function assignIoeventfd(vmFd: number, fd: number, address: number, len: 
   libc.ioctlPtr(vmFd, IOCTL.KVM_IOEVENTFD, b, 'KVM_IOEVENTFD');
 }
 
-const DELIVERY_MODES = ['fixed', 'lowest priority', 'SMI', 'reserved', 'NMI', 'INIT', 'reserved', 'ExtINT'];
-
-/** The in-kernel I/O APIC's redirection table, in the views' shape (raised/delivered are the monitor's to fill). */
-export function readKernelIoapic(vmFd: number): RedirectionInfo[] {
+/**
+ * The in-kernel I/O APIC's redirection entries in the views' shape: those the guest programmed and
+ * those `keep` asks for (the inputs a device drives). Counts and sources are the caller's to fill.
+ */
+export function readKernelIoapic(vmFd: number, keep: (pin: number) => boolean): RedirectionInfo[] {
   const b = Buffer.alloc(SIZE.kvm_irqchip);
   b.writeUInt32LE(IRQ.KVM_IRQCHIP_IOAPIC, OFFSET['kvm_irqchip.chip_id']);
   libc.ioctlPtr(vmFd, IOCTL.KVM_GET_IRQCHIP, b, 'KVM_GET_IRQCHIP');
   const chip = OFFSET['kvm_irqchip.chip'];
   const irr = b.readUInt32LE(chip + OFFSET['kvm_ioapic_state.irr']);
   const out: RedirectionInfo[] = [];
-  for (let pin = 0; pin < 24; pin++) {
-    const e = b.readBigUInt64LE(chip + OFFSET['kvm_ioapic_state.redirtbl'] + pin * 8);
-    const lo = Number(e & 0xffffffffn);
-    out.push({
-      pin,
-      vector: lo & 0xff,
-      deliveryMode: DELIVERY_MODES[(lo >> 8) & 7],
-      logical: (lo & (1 << 11)) !== 0,
-      activeLow: (lo & (1 << 13)) !== 0,
-      remoteIrr: (lo & (1 << 14)) !== 0,
-      level: (lo & (1 << 15)) !== 0,
-      masked: (lo & (1 << 16)) !== 0,
-      destination: Number(e >> 56n),
-      asserted: (irr & (1 << pin)) !== 0,
-      raised: 0,
-    });
+  for (let pin = 0; pin < IOAPIC_PINS; pin++) {
+    const at = chip + OFFSET['kvm_ioapic_state.redirtbl'] + pin * 8;
+    const low = b.readUInt32LE(at);
+    if (!keep(pin) && !redirectionProgrammed(low)) continue;
+    out.push({ ...decodeRedirection(pin, low, b.readUInt32LE(at + 4)), asserted: (irr & (1 << pin)) !== 0, raised: 0 });
   }
   return out;
 }
@@ -132,29 +119,26 @@ function vectorsAt(regs: Buffer, offset: number): number[] {
   return out;
 }
 
-const DIVIDE = [2, 4, 8, 16, 32, 64, 128, 1];
-
 /** The vCPU's in-kernel local APIC (KVM_GET_LAPIC: the 1 KiB register page), in the views' shape. */
 export function readKernelLapic(vcpuFd: number): LocalApicInfo {
   const r = Buffer.alloc(SIZE.kvm_lapic_state);
   libc.ioctlPtr(vcpuFd, IOCTL.KVM_GET_LAPIC, r, 'KVM_GET_LAPIC');
-  const svr = r.readUInt32LE(0xf0);
-  const lvt = r.readUInt32LE(0x320);
-  const dcr = r.readUInt32LE(0x3e0);
+  const reg = (offset: number): number => r.readUInt32LE(offset);
+  const lvt = reg(LAPIC_REG.LVT_TIMER);
   return {
-    enabled: (svr & 0x100) !== 0,
-    id: r.readUInt32LE(0x20) >>> 24,
-    tpr: r.readUInt32LE(0x80) & 0xff,
-    ppr: r.readUInt32LE(0xa0) & 0xff,
-    irr: vectorsAt(r, 0x200),
-    isr: vectorsAt(r, 0x100),
+    enabled: (reg(LAPIC_REG.SVR) & SVR_ENABLE) !== 0,
+    id: reg(LAPIC_REG.ID) >>> 24,
+    tpr: reg(LAPIC_REG.TPR) & 0xff,
+    ppr: reg(LAPIC_REG.PPR) & 0xff,
+    irr: vectorsAt(r, LAPIC_REG.IRR),
+    isr: vectorsAt(r, LAPIC_REG.ISR),
     timer: {
-      mode: (lvt >> 17) & 1 ? 'periodic' : 'one-shot',
-      masked: (lvt & (1 << 16)) !== 0,
+      mode: lvt & TIMER_PERIODIC ? 'periodic' : 'one-shot',
+      masked: (lvt & LVT_MASKED) !== 0,
       vector: lvt & 0xff,
-      initial: r.readUInt32LE(0x380),
-      current: r.readUInt32LE(0x390),
-      divide: DIVIDE[((dcr >> 1) & 4) | (dcr & 3)],
+      initial: reg(LAPIC_REG.TIMER_INITIAL),
+      current: reg(LAPIC_REG.TIMER_CURRENT),
+      divide: timerDivisor(reg(LAPIC_REG.TIMER_DIVIDE)),
     },
   };
 }

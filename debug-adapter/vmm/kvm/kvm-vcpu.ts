@@ -407,9 +407,9 @@ export class KvmVcpu implements Vcpu {
     return { kind: 'halt' };
   }
 
-  kernelInterruptControllers(): { ioapic: RedirectionInfo[]; lapic: LocalApicInfo } | undefined {
+  kernelInterruptControllers(keep: (pin: number) => boolean): { ioapic: RedirectionInfo[]; lapic: LocalApicInfo } | undefined {
     if (!this.init.kernelIrqchip) return undefined;
-    return { ioapic: readKernelIoapic(this.init.vmFd), lapic: readKernelLapic(this.fd) };
+    return { ioapic: readKernelIoapic(this.init.vmFd, keep), lapic: readKernelLapic(this.fd) };
   }
 
   private statsFd?: number;

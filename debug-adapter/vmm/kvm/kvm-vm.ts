@@ -8,17 +8,17 @@ import { supportedCpuid } from './cpuid';
 import * as L from '../guest-layout';
 import type { AcceleratorInfo, InterruptWiring, KickHandle, MemoryRegionInfo, VmBackend, Watch } from '../accelerator';
 import { createKernelIrqchip } from './kernel-irqchip';
+import { KICK_SIGNAL, kickVcpu } from './vcpu-kick';
 import type { KvmVcpuInit } from './kvm-vcpu';
 import type { GuestMemory } from '../guest-memory';
 import { CPU_MODES } from '../../toolchain/modes';
 
-const SIGUSR2 = 12;
 let kickHandlerInstalled = false;
 
 /** A handler must exist for the kick signal: an ignored signal would not interrupt KVM_RUN. */
 function installKickHandler(): void {
   if (kickHandlerInstalled) return;
-  process.on('SIGUSR2', () => {});
+  process.on(KICK_SIGNAL, () => {});
   kickHandlerInstalled = true;
 }
 
@@ -115,9 +115,7 @@ export class KvmVm implements VmBackend {
   }
 
   kick(): void {
-    if (!this.runArea) return;
-    this.runArea[1] = 1; // kvm_run.immediate_exit: a KVM_RUN about to start returns at once
-    libc.tgkill(process.pid, this.tid, SIGUSR2); // one already inside KVM_RUN returns with EINTR
+    if (this.runArea) kickVcpu(this.runArea, this.tid);
   }
 
   prepareWatches(watches: Watch[]): void {
